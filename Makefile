@@ -1,0 +1,36 @@
+# auth-server — everyday commands. Only the Rust toolchain is needed (C libraries are
+# built from source); `make test` also needs a PostgreSQL server (see README).
+
+CARGO ?= cargo
+# Where the PostgreSQL tests create their throw-away databases.
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test lint fmt build release clean help
+
+help:
+	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
+	@echo "make test    - every test: domain, adapters on SQLite + PostgreSQL, end-to-end"
+	@echo "make lint    - rustfmt check + clippy -D warnings"
+	@echo "make release - optimised binary in target/release/auth-server"
+
+run:
+	$(CARGO) run --release --bin auth-server -- serve
+
+test:
+	$(CARGO) test --workspace --all-targets --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+release:
+	$(CARGO) build --release --bin auth-server
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,284 @@
+//! Every error the HTTP layer answers with, as `{"detail", "code"[, "errors"]}` JSON.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use auth_domain::service::{AuthenticateError, LoginError, RefreshError, RegisterError};
+use auth_domain::Fault;
+use serde::Serialize;
+
+/// One invalid field of a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error response. Build one with the constructors; its body never carries a cause.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    challenge: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    detail: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+/// `WWW-Authenticate` values (RFC 7235, RFC 6750 §3).
+const CHALLENGE: &str = "Bearer";
+const CHALLENGE_INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            challenge: None,
+        }
+    }
+
+    pub fn malformed_body(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_body", detail)
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self {
+            errors,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "The request body has invalid fields",
+            )
+        }
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than {limit} bytes"),
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "No such route")
+    }
+
+    pub fn not_authenticated() -> Self {
+        Self {
+            challenge: Some(CHALLENGE),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "not_authenticated",
+                "Authentication credentials were not provided",
+            )
+        }
+    }
+
+    /// A refused token; `in_authorization_header` says whether it came in the
+    /// `Authorization` header (RFC 6750 then wants `error="invalid_token"`).
+    pub fn invalid_token(in_authorization_header: bool) -> Self {
+        Self {
+            challenge: Some(if in_authorization_header {
+                CHALLENGE_INVALID_TOKEN
+            } else {
+                CHALLENGE
+            }),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The token is invalid, expired or revoked",
+            )
+        }
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self {
+            challenge: Some(CHALLENGE),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Invalid credentials",
+            )
+        }
+    }
+
+    /// The canonical error for a status that some layer produced without a body of ours.
+    pub fn for_status(status: StatusCode) -> Self {
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let code = match status {
+            StatusCode::BAD_REQUEST => "malformed_body",
+            StatusCode::UNAUTHORIZED => "not_authenticated",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "malformed_body",
+            StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_attempts",
+            StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
+            s if s.is_client_error() => "bad_request",
+            _ => "internal_error",
+        };
+        let detail = match status {
+            StatusCode::NOT_FOUND => "No such route".to_owned(),
+            StatusCode::METHOD_NOT_ALLOWED => "Method not allowed on this route".to_owned(),
+            _ => reason.to_owned(),
+        };
+        Self::new(status, code, detail)
+    }
+
+    /// Logs the cause chain server-side and answers without it.
+    pub fn from_fault(fault: &Fault) -> Self {
+        let chain = cause_chain(fault);
+        match fault {
+            Fault::Unavailable(_) => {
+                log::warn!("storage unavailable: {chain}");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "The service is temporarily unavailable; try again shortly",
+                )
+            }
+            Fault::Internal(_) => {
+                log::error!("internal fault: {chain}");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "An unexpected error occurred",
+                )
+            }
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+/// `error: cause: cause…`, for the log.
+fn cause_chain(error: &dyn StdError) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(challenge) = self.challenge {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            ));
+        }
+        response.json(Body {
+            detail: &self.detail,
+            code: self.code,
+            errors: &self.errors,
+        })
+    }
+}
+
+impl From<Fault> for ApiError {
+    fn from(fault: Fault) -> Self {
+        Self::from_fault(&fault)
+    }
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(error: RegisterError) -> Self {
+        match error {
+            RegisterError::EmailTaken => Self::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "An account with this email already exists",
+            ),
+            RegisterError::UsernameTaken => Self::new(
+                StatusCode::CONFLICT,
+                "username_taken",
+                "This username is already taken",
+            ),
+            RegisterError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::InvalidCredentials => Self::invalid_credentials(),
+            LoginError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::Refused(refusal) => {
+                log::info!("refresh refused: {refusal}");
+                Self::invalid_token(false)
+            }
+            RefreshError::ReuseDetected => {
+                log::warn!("refresh token reuse detected: session revoked");
+                Self::invalid_token(false)
+            }
+            RefreshError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// An access-token failure; the token came in the configured auth header.
+    pub fn from_authenticate(error: AuthenticateError) -> Self {
+        match error {
+            AuthenticateError::Refused(refusal) => {
+                log::debug!("access token refused: {refusal}");
+                Self::invalid_token(true)
+            }
+            AuthenticateError::Fault(fault) => fault.into(),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! auth-server's HTTP layer on actix-web.
+//!
+//! [`scope`] builds every route of the contract, with the auth middleware on the protected
+//! ones only, as one `Scope` you can mount on any `App`, under any prefix:
+//!
+//! ```ignore
+//! App::new()
+//!     .service(my_routes)
+//!     .service(auth_api::scope("/auth", auth_api))
+//! ```
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod middleware;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, AUTHORIZATION};
+use actix_web::middleware::from_fn;
+use actix_web::{web, Scope};
+use auth_domain::ports::Readiness;
+use auth_domain::AuthService;
+
+pub use error::{ApiError, FieldError};
+
+/// What the HTTP layer can be told.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// JSON key of the access token in token responses (the seed's `access_token_name`).
+    pub access_token_name: String,
+    /// JSON key of the refresh token in token responses and in `/refresh-access` bodies.
+    pub refresh_token_name: String,
+    /// The header that carries the access token.
+    pub auth_header: HeaderName,
+    /// Accepted schemes in that header, matched case-insensitively.
+    pub auth_schemes: Vec<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            access_token_name: "access_token".into(),
+            refresh_token_name: "refresh_token".into(),
+            auth_header: AUTHORIZATION,
+            auth_schemes: vec!["Bearer".into()],
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Everything the handlers need: the use cases, a readiness probe, the settings.
+pub struct AuthApi {
+    pub service: AuthService,
+    pub readiness: Arc<dyn Readiness>,
+    pub settings: ApiSettings,
+}
+
+/// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
+///
+/// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`.
+/// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`.
+/// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
+pub fn scope(
+    prefix: &str,
+    api: AuthApi,
+) -> Scope<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    use handlers as h;
+    let protected = || from_fn(middleware::require_auth);
+    web::scope(prefix)
+        .app_data(web::Data::new(api))
+        .wrap(from_fn(middleware::json_errors))
+        .route("/create", web::post().to(h::register))
+        .route("/login", web::post().to(h::login))
+        .route("/refresh-access", web::post().to(h::refresh))
+        .route("/health", web::get().to(h::health))
+        .route("/ready", web::get().to(h::ready))
+        .route("/", web::get().to(h::home).wrap(protected()))
+        .route("/users/me", web::get().to(h::me).wrap(protected()))
+        .route("/logout", web::post().to(h::logout).wrap(protected()))
+        .default_service(web::to(h::not_found))
+}

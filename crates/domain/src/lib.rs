@@ -1,0 +1,23 @@
+//! The core of auth-server: who a user is, what a valid credential looks like, the ports the
+//! core needs from the outside world, and the use cases built on them.
+//!
+//! Nothing here knows about HTTP or SQL. Adapters (in `auth-infra`) implement the [`ports`];
+//! the HTTP layer (in `auth-api`) calls the [`service::AuthService`] use cases.
+
+pub mod error;
+pub mod ports;
+pub mod service;
+pub mod session;
+pub mod token;
+pub mod user;
+pub mod values;
+
+pub use error::Fault;
+pub use service::{AuthService, TokenPolicy};
+pub use session::{ClientInfo, Principal, Session, SessionId};
+pub use token::{Claims, TokenKind, TokenPair};
+pub use user::{AccountKind, NewUser, Role, User, UserId};
+pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError};
+
+#[cfg(test)]
+mod service_tests;

@@ -1,0 +1,135 @@
+//! What the core needs from the outside world. Each method's documentation is its contract:
+//! the adapter test suite in `auth-infra` checks these lines against every adapter.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::Fault;
+use crate::session::{Session, SessionId};
+use crate::token::{Claims, TokenKind};
+use crate::user::{User, UserId};
+use crate::values::{Email, Password, PasswordHash};
+
+/// Why a user could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("username already taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user.
+    ///
+    /// MUST return `EmailTaken` when a user with the same (normalised) email exists and
+    /// `UsernameTaken` when one with the same username, compared case-insensitively, exists —
+    /// also when the other insert is concurrent: exactly one of two racing inserts succeeds.
+    /// Nothing is written when it fails.
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError>;
+
+    /// The user with this email, `None` when there is none.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Fault>;
+
+    /// The user with this id, `None` when there is none.
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Fault>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session and records `session.created_at` as its user's `last_login`,
+    /// both or neither.
+    async fn start(&self, session: &Session) -> Result<(), Fault>;
+
+    /// The session and its user, read together in one round trip; `None` when the session
+    /// (or its user) does not exist. Revoked and expired sessions are returned as they are:
+    /// judging them is the caller's business.
+    async fn find_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, Fault>;
+
+    /// Replaces the session's current refresh token id `presented` by `next` and sets
+    /// `last_used_at` to `now`, atomically, only if the session exists, is not revoked, has not
+    /// reached `expires_at`, and its current refresh token id is `presented`.
+    ///
+    /// MUST return `true` when it replaced it, `false` otherwise; of several concurrent calls
+    /// with the same `presented`, at most one returns `true`.
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        presented: Uuid,
+        next: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault>;
+
+    /// Marks the session revoked at `now`. Revoking a revoked or missing session is not an
+    /// error, and keeps the first revocation time.
+    async fn revoke(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), Fault>;
+}
+
+/// Why a presented token was refused. The HTTP layer answers all of them alike (401
+/// `invalid_token`); the variants exist for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("token is malformed")]
+    Malformed,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token algorithm is not accepted")]
+    WrongAlgorithm,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token issuer or audience does not match")]
+    WrongIssuerOrAudience,
+    #[error("token is of the wrong kind")]
+    WrongKind,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenService: Send + Sync {
+    /// Signs the claims into a compact token.
+    fn issue(&self, claims: &Claims) -> Result<String, Fault>;
+
+    /// Checks a token and returns its claims.
+    ///
+    /// MUST refuse (with the matching [`TokenError`]) a token that is not a well-formed JWT,
+    /// whose signature does not verify with a configured key, whose `alg` is not the configured
+    /// one (`none` included), whose `exp` has passed or whose `nbf` has not come (beyond the
+    /// configured leeway), whose `iss`/`aud` differ from the configuration, that lacks any of
+    /// the claims auth-server issues, or whose `token_type` is not `expected`.
+    fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a password that passed the policy (so never more than 72 bytes).
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, Fault>;
+
+    /// Whether `candidate` matches `hash`. MUST return `false`, never truncate, when the
+    /// candidate is longer than 72 bytes, and MUST take as long as a real comparison in that
+    /// case too. A hash it cannot read is a `Fault::Internal`.
+    async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, Fault>;
+
+    /// A hash of an unguessable password at the configured cost, verified against when a
+    /// login names an unknown email so that it costs the same time as a known one.
+    fn dummy_hash(&self) -> PasswordHash;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// `Ok` when the backing store answers a trivial query.
+    async fn check(&self) -> Result<(), Fault>;
+}

@@ -1,0 +1,329 @@
+//! The use cases: register, login, refresh, logout, authenticate.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use crate::error::Fault;
+use crate::ports::{
+    Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
+    UserRepository,
+};
+use crate::session::{ClientInfo, Principal, Session, SessionId};
+use crate::token::{Claims, TokenKind, TokenPair};
+use crate::user::{AccountKind, NewUser, User, UserId};
+use crate::values::{Email, Password};
+
+/// How long tokens and sessions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenPolicy {
+    pub access_ttl: TimeDelta,
+    pub refresh_ttl: TimeDelta,
+    /// How long after login a session can still be refreshed.
+    pub session_max_ttl: TimeDelta,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        Self {
+            access_ttl: TimeDelta::minutes(15),
+            refresh_ttl: TimeDelta::days(7),
+            session_max_ttl: TimeDelta::days(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("username already taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email, wrong password and inactive account alike: which one is not said.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+/// Why a token that verified cryptographically (or not) is still refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("session or user no longer exists")]
+    UnknownSession,
+    #[error("session was revoked or has expired")]
+    SessionEnded,
+    #[error("account is inactive")]
+    AccountInactive,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    #[error("token refused: {0}")]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("refresh token refused: {0}")]
+    Refused(#[from] Refusal),
+    /// A refresh token that was already rotated came back: the session has been revoked.
+    #[error("refresh token reuse detected; session revoked")]
+    ReuseDetected,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    pub tokens: TokenPair,
+    pub user_id: UserId,
+    pub session_id: SessionId,
+}
+
+/// The authentication use cases, built from the ports.
+#[derive(Clone)]
+pub struct AuthService {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    tokens: Arc<dyn TokenService>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+    policy: TokenPolicy,
+}
+
+impl AuthService {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        sessions: Arc<dyn SessionRepository>,
+        tokens: Arc<dyn TokenService>,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+        policy: TokenPolicy,
+    ) -> Self {
+        Self {
+            users,
+            sessions,
+            tokens,
+            hasher,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> TokenPolicy {
+        self.policy
+    }
+
+    /// Creates an account. Self-registration passes [`AccountKind::Regular`].
+    pub async fn register(
+        &self,
+        email: Email,
+        password: &Password,
+        profile: NewUser,
+        kind: AccountKind,
+    ) -> Result<User, RegisterError> {
+        // Cheap early answer that spares a bcrypt hash; the unique index still decides races.
+        if self.users.find_by_email(&email).await?.is_some() {
+            return Err(RegisterError::EmailTaken);
+        }
+        let hash = self.hasher.hash(password).await?;
+        let user = User::register(email, profile, hash, kind, self.clock.now());
+        match self.users.insert(&user).await {
+            Ok(()) => Ok(user),
+            Err(InsertUserError::EmailTaken) => Err(RegisterError::EmailTaken),
+            Err(InsertUserError::UsernameTaken) => Err(RegisterError::UsernameTaken),
+            Err(InsertUserError::Fault(fault)) => Err(fault.into()),
+        }
+    }
+
+    /// Checks the credentials and opens a session.
+    ///
+    /// Exactly one password verification happens whatever the outcome, so an unknown email,
+    /// a wrong password and an inactive account take the same time.
+    pub async fn login(
+        &self,
+        email: &Email,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<LoginOutcome, LoginError> {
+        let user = match self.users.find_by_email(email).await? {
+            None => {
+                self.hasher
+                    .verify(password, &self.hasher.dummy_hash())
+                    .await?;
+                return Err(LoginError::InvalidCredentials);
+            }
+            Some(user) => user,
+        };
+        let password_matches = self.hasher.verify(password, &user.password_hash).await?;
+        if !password_matches || !user.is_active {
+            return Err(LoginError::InvalidCredentials);
+        }
+
+        let now = self.clock.now();
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            refresh_jti: Uuid::new_v4(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.policy.session_max_ttl,
+            revoked_at: None,
+            client,
+        };
+        self.sessions.start(&session).await?;
+        let tokens = self.issue_pair(&session, session.refresh_jti, now)?;
+        Ok(LoginOutcome {
+            tokens,
+            user_id: user.id,
+            session_id: session.id,
+        })
+    }
+
+    /// Rotates a refresh token: the one presented is spent, a new pair is returned.
+    ///
+    /// A refresh token of a live session that is not the session's newest one was already
+    /// rotated: it is treated as stolen and the whole session is revoked.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+        let claims = self
+            .tokens
+            .verify(refresh_token, TokenKind::Refresh)
+            .map_err(Refusal::from)?;
+        let now = self.clock.now();
+        let (session, _user) = self.live_session(&claims, now).await?;
+
+        let next = Uuid::new_v4();
+        let rotated = claims.token_id == session.refresh_jti
+            && self
+                .sessions
+                .rotate_refresh(session.id, claims.token_id, next, now)
+                .await?;
+        if !rotated {
+            // Either an old token came back, or a concurrent refresh won the race with this
+            // same token: both mean the token was presented twice.
+            self.sessions.revoke(session.id, now).await?;
+            return Err(RefreshError::ReuseDetected);
+        }
+        Ok(self.issue_pair(&session, next, now)?)
+    }
+
+    /// Resolves an access token to the caller, with one read of the store.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthenticateError> {
+        let claims = self
+            .tokens
+            .verify(access_token, TokenKind::Access)
+            .map_err(Refusal::from)?;
+        let (session, user) = self.live_session(&claims, self.clock.now()).await?;
+        Ok(Principal {
+            user,
+            session_id: session.id,
+        })
+    }
+
+    /// Ends the caller's session: its refresh token and its access tokens stop working.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), Fault> {
+        self.sessions
+            .revoke(principal.session_id, self.clock.now())
+            .await
+    }
+
+    /// The session a token names, if it and its user may still be used.
+    async fn live_session(
+        &self,
+        claims: &Claims,
+        now: DateTime<Utc>,
+    ) -> Result<(Session, User), LiveSessionError> {
+        let (session, user) = self
+            .sessions
+            .find_with_user(claims.session_id)
+            .await?
+            .ok_or(Refusal::UnknownSession)?;
+        if session.user_id != claims.subject || user.id != claims.subject {
+            return Err(Refusal::UnknownSession.into());
+        }
+        if !session.is_live(now) {
+            return Err(Refusal::SessionEnded.into());
+        }
+        if !user.is_active {
+            return Err(Refusal::AccountInactive.into());
+        }
+        Ok((session, user))
+    }
+
+    fn issue_pair(
+        &self,
+        session: &Session,
+        refresh_jti: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, Fault> {
+        let access = Claims {
+            kind: TokenKind::Access,
+            subject: session.user_id,
+            session_id: session.id,
+            token_id: Uuid::new_v4(),
+            issued_at: now,
+            expires_at: (now + self.policy.access_ttl).min(session.expires_at),
+        };
+        let refresh = Claims {
+            kind: TokenKind::Refresh,
+            token_id: refresh_jti,
+            expires_at: (now + self.policy.refresh_ttl).min(session.expires_at),
+            ..access.clone()
+        };
+        Ok(TokenPair {
+            access_token: self.tokens.issue(&access)?,
+            refresh_token: self.tokens.issue(&refresh)?,
+            expires_in: (access.expires_at - now).num_seconds(),
+        })
+    }
+}
+
+/// `live_session`'s outcome, convertible into either caller's error.
+#[derive(Debug)]
+enum LiveSessionError {
+    Refused(Refusal),
+    Fault(Fault),
+}
+
+impl From<Refusal> for LiveSessionError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl From<Fault> for LiveSessionError {
+    fn from(fault: Fault) -> Self {
+        Self::Fault(fault)
+    }
+}
+
+impl From<LiveSessionError> for AuthenticateError {
+    fn from(error: LiveSessionError) -> Self {
+        match error {
+            LiveSessionError::Refused(refusal) => Self::Refused(refusal),
+            LiveSessionError::Fault(fault) => Self::Fault(fault),
+        }
+    }
+}
+
+impl From<LiveSessionError> for RefreshError {
+    fn from(error: LiveSessionError) -> Self {
+        match error {
+            LiveSessionError::Refused(refusal) => Self::Refused(refusal),
+            LiveSessionError::Fault(fault) => Self::Fault(fault),
+        }
+    }
+}

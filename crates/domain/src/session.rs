@@ -1,0 +1,65 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::user::{User, UserId};
+
+/// A login session: one successful login and every refresh token descended from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(pub Uuid);
+
+impl SessionId {
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
+impl Default for SessionId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Who opened a session, for the user's own review of their sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A refresh session as stored.
+///
+/// Only the id (`jti`) of the newest refresh token is kept: a signed refresh token of this
+/// session carrying any other id is one that was already rotated, i.e. a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub refresh_jti: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    /// The hard end of the session (`SESSION_MAX_TTL` after login): no refresh reaches past it.
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub client: ClientInfo,
+}
+
+impl Session {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+/// The authenticated caller of a protected route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub user: User,
+    pub session_id: SessionId,
+}

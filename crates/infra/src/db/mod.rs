@@ -1,0 +1,305 @@
+//! The Diesel store: one set of queries over PostgreSQL or SQLite, an r2d2 pool, embedded
+//! migrations. Every query runs on tokio's blocking pool, pool checkout included.
+
+mod rows;
+pub mod schema;
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_domain::ports::Readiness;
+use auth_domain::Fault;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::result::{DatabaseErrorKind, Error as QueryError};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// A connection to either backend; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A database URL split into its backend and what that backend's driver is given.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    target: String,
+}
+
+impl DatabaseUrl {
+    /// `postgres://…`/`postgresql://…`, or `sqlite://PATH` / `sqlite:PATH` (a bare path is
+    /// taken as SQLite too).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: raw.to_owned(),
+            });
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path.is_empty() || path.contains("://") {
+            return Err(format!(
+                "expected postgres://… or sqlite://PATH, got {}",
+                redacted(raw)
+            ));
+        }
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        })
+    }
+
+    /// The SQLite file, for SQLite URLs.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite).then_some(self.target.as_str())
+    }
+
+    fn establish(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // WAL lets readers run beside the one writer; busy_timeout makes a writer wait
+                // for the lock instead of failing at once.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.backend {
+            Backend::Postgres => f.write_str(&redacted(&self.target)),
+            Backend::Sqlite => write!(f, "sqlite://{}", self.target),
+        }
+    }
+}
+
+/// The URL with any password replaced, fit for a log line.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the store counts as unavailable.
+    pub checkout_timeout: Duration,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            checkout_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseSetupError {
+    #[error("cannot connect to {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("migrations failed on {url}: {cause}")]
+    Migrate { url: String, cause: String },
+}
+
+struct Manager(DatabaseUrl);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        self.0
+            .establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The store: implements `UserRepository`, `SessionRepository` and `Readiness`.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+/// Why a store operation failed, before it is translated for the domain.
+#[derive(Debug, thiserror::Error)]
+enum StoreError {
+    #[error("no connection available: {0}")]
+    Checkout(#[from] r2d2::Error),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+impl StoreError {
+    /// The unique constraint a write ran into, if that is what happened.
+    fn unique_violation(&self) -> Option<&str> {
+        match self {
+            StoreError::Query(QueryError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                info,
+            )) => Some(info.constraint_name().unwrap_or_else(|| info.message())),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for Fault {
+    fn from(error: StoreError) -> Self {
+        let unavailable = match &error {
+            StoreError::Fault(_) => false,
+            StoreError::Checkout(_) => true,
+            StoreError::Query(QueryError::DatabaseError(kind, info)) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+                ) || info.message().contains("database is locked")
+            }
+            StoreError::Query(QueryError::BrokenTransactionManager) => true,
+            _ => false,
+        };
+        match error {
+            StoreError::Fault(fault) => fault,
+            other if unavailable => Fault::unavailable(other),
+            other => Fault::internal(other),
+        }
+    }
+}
+
+impl Database {
+    /// Runs pending migrations on a connection of their own, then builds the pool.
+    pub fn connect(
+        url: &DatabaseUrl,
+        options: &DatabaseOptions,
+    ) -> Result<Self, DatabaseSetupError> {
+        run_migrations(url)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.checkout_timeout)
+            .build(Manager(url.clone()))
+            .map_err(|e| DatabaseSetupError::Connect {
+                url: url.to_string(),
+                cause: e.to_string(),
+            })?;
+        Ok(Self {
+            pool,
+            backend: url.backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `query` on the blocking pool with a pooled connection.
+    async fn run<T, F>(&self, query: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            query(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// Applies pending migrations; two processes starting together on one PostgreSQL take turns.
+pub fn run_migrations(url: &DatabaseUrl) -> Result<(), DatabaseSetupError> {
+    let connect_error = |cause: String| DatabaseSetupError::Connect {
+        url: url.to_string(),
+        cause,
+    };
+    let migrate_error = |cause: String| DatabaseSetupError::Migrate {
+        url: url.to_string(),
+        cause,
+    };
+    match url.establish().map_err(|e| connect_error(e.to_string()))? {
+        AnyConnection::Postgresql(mut conn) => {
+            const LOCK: &str = "SELECT pg_advisory_lock(7285100531)";
+            const UNLOCK: &str = "SELECT pg_advisory_unlock(7285100531)";
+            conn.batch_execute(LOCK)
+                .map_err(|e| migrate_error(e.to_string()))?;
+            let outcome = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| migrate_error(e.to_string()));
+            conn.batch_execute(UNLOCK)
+                .map_err(|e| migrate_error(e.to_string()))?;
+            outcome
+        }
+        AnyConnection::Sqlite(mut conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| migrate_error(e.to_string())),
+    }
+}
+
+#[async_trait]
+impl Readiness for Database {
+    async fn check(&self) -> Result<(), Fault> {
+        self.run(|conn| Ok(conn.ping()?)).await.map_err(Fault::from)
+    }
+}

@@ -1,0 +1,40 @@
+// One schema for both backends: ids are UUID strings and times are UTC `TIMESTAMP`s, the
+// types PostgreSQL and SQLite share. The SQL of each backend is in migrations/<backend>/.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        username -> Nullable<Text>,
+        /// The username lower-cased: what uniqueness is enforced on.
+        username_key -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        role -> Text,
+        is_active -> Bool,
+        is_verified -> Bool,
+        is_staff -> Bool,
+        is_superuser -> Bool,
+        password_hash -> Text,
+        last_login -> Nullable<Timestamp>,
+        date_joined -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        refresh_jti -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        user_agent -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, sessions);

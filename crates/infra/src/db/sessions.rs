@@ -1,0 +1,98 @@
+use async_trait::async_trait;
+use auth_domain::ports::SessionRepository;
+use auth_domain::{Fault, Session, SessionId, User};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::rows::{naive, SessionRow, UserRow};
+use super::schema::{sessions, users};
+use super::{Database, StoreError};
+
+#[async_trait]
+impl SessionRepository for Database {
+    async fn start(&self, session: &Session) -> Result<(), Fault> {
+        let row = SessionRow::from(session);
+        self.run(move |conn| {
+            conn.transaction::<_, StoreError, _>(|conn| {
+                // The write that takes the lock comes first (SQLite: no read-then-write upgrade).
+                diesel::insert_into(sessions::table)
+                    .values(&row)
+                    .execute(conn)?;
+                diesel::update(users::table.find(&row.user_id))
+                    .set(users::last_login.eq(row.created_at))
+                    .execute(conn)?;
+                Ok(())
+            })
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn find_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, Fault> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let found = sessions::table
+                .inner_join(users::table)
+                .filter(sessions::id.eq(id))
+                .select((SessionRow::as_select(), UserRow::as_select()))
+                .first::<(SessionRow, UserRow)>(conn)
+                .optional()?;
+            let Some((session, user)) = found else {
+                return Ok(None);
+            };
+            Ok(Some((Session::try_from(session)?, User::try_from(user)?)))
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        presented: Uuid,
+        next: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault> {
+        let (id, presented, next, now) = (
+            id.to_string(),
+            presented.to_string(),
+            next.to_string(),
+            naive(now),
+        );
+        self.run(move |conn| {
+            // Compare-and-set: of concurrent rotations of one token, one matches.
+            let updated = diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(id))
+                    .filter(sessions::refresh_jti.eq(presented))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set((
+                sessions::refresh_jti.eq(next),
+                sessions::last_used_at.eq(now),
+            ))
+            .execute(conn)?;
+            Ok(updated == 1)
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn revoke(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), Fault> {
+        let (id, now) = (id.to_string(), naive(now));
+        self.run(move |conn| {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .map_err(Fault::from)
+    }
+}

@@ -1,0 +1,63 @@
+use async_trait::async_trait;
+use auth_domain::ports::{InsertUserError, UserRepository};
+use auth_domain::{Email, Fault, User, UserId};
+use diesel::prelude::*;
+
+use super::rows::UserRow;
+use super::schema::users;
+use super::Database;
+
+#[async_trait]
+impl UserRepository for Database {
+    async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
+        let row = UserRow::from(user);
+        let outcome = self
+            .run(move |conn| {
+                diesel::insert_into(users::table)
+                    .values(&row)
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(error) => match error.unique_violation() {
+                Some(constraint) if constraint.contains("username") => {
+                    Err(InsertUserError::UsernameTaken)
+                }
+                Some(constraint) if constraint.contains("email") => {
+                    Err(InsertUserError::EmailTaken)
+                }
+                _ => Err(InsertUserError::Fault(error.into())),
+            },
+        }
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Fault> {
+        let email = email.as_str().to_owned();
+        self.run(move |conn| {
+            let row = users::table
+                .filter(users::email.eq(email))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            Ok(row.map(User::try_from).transpose()?)
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Fault> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let row = users::table
+                .find(id)
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            Ok(row.map(User::try_from).transpose()?)
+        })
+        .await
+        .map_err(Fault::from)
+    }
+}

@@ -1,0 +1,182 @@
+//! JWT (RFC 7519) token service on `jsonwebtoken`.
+//!
+//! Time claims are checked here against the injected [`Clock`] (not the library's own
+//! reading of the system time), so that tests can move time and leeway is ours to apply.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use auth_domain::ports::{Clock, TokenError, TokenService};
+use auth_domain::{Claims, Fault, SessionId, TokenKind, UserId};
+use chrono::DateTime;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Shortest HMAC key accepted (RFC 7518 §3.2: at least the hash output size for HS256).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The HMAC algorithms accepted as `JWT_ALGORITHM`.
+pub fn parse_hmac_algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "HS256" => Some(Algorithm::HS256),
+        "HS384" => Some(Algorithm::HS384),
+        "HS512" => Some(Algorithm::HS512),
+        _ => None,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtSetupError {
+    #[error("the secret must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
+    ShortSecret(usize),
+}
+
+/// How tokens are signed and what a token must say to be accepted.
+#[derive(Clone)]
+pub struct JwtSettings {
+    pub algorithm: Algorithm,
+    pub secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: Option<String>,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    pub leeway_secs: u64,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("algorithm", &self.algorithm)
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway_secs", &self.leeway_secs)
+            .finish()
+    }
+}
+
+/// The claims as they travel.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireClaims {
+    sub: Uuid,
+    sid: Uuid,
+    jti: Uuid,
+    token_type: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    iss: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+}
+
+pub struct JwtTokenService {
+    header: Header,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: Option<String>,
+    leeway_secs: i64,
+    clock: Arc<dyn Clock>,
+}
+
+impl JwtTokenService {
+    pub fn new(settings: JwtSettings, clock: Arc<dyn Clock>) -> Result<Self, JwtSetupError> {
+        if settings.secret.len() < MIN_SECRET_BYTES {
+            return Err(JwtSetupError::ShortSecret(settings.secret.len()));
+        }
+        let mut validation = Validation::new(settings.algorithm);
+        // Presence of every claim is enforced by `WireClaims`; time claims by `check_times`.
+        validation.required_spec_claims = HashSet::new();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_issuer(&[settings.issuer.as_str()]);
+        match &settings.audience {
+            Some(audience) => validation.set_audience(&[audience.as_str()]),
+            None => validation.validate_aud = false,
+        }
+        let mut header = Header::new(settings.algorithm);
+        header.typ = Some("JWT".into());
+        Ok(Self {
+            header,
+            encoding: EncodingKey::from_secret(&settings.secret),
+            decoding: DecodingKey::from_secret(&settings.secret),
+            validation,
+            issuer: settings.issuer,
+            audience: settings.audience,
+            leeway_secs: i64::try_from(settings.leeway_secs).unwrap_or(i64::MAX),
+            clock,
+        })
+    }
+
+    fn check_times(&self, claims: &WireClaims) -> Result<(), TokenError> {
+        let now = self.clock.now().timestamp();
+        // RFC 7519 §4.1.4: the token must not be accepted on or after `exp`.
+        if now >= claims.exp.saturating_add(self.leeway_secs) {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now.saturating_add(self.leeway_secs) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
+    }
+}
+
+fn token_kind(raw: &str) -> Option<TokenKind> {
+    match raw {
+        "access" => Some(TokenKind::Access),
+        "refresh" => Some(TokenKind::Refresh),
+        _ => None,
+    }
+}
+
+fn refusal(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature => TokenError::BadSignature,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => TokenError::WrongAlgorithm,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience | ErrorKind::InvalidSubject => {
+            TokenError::WrongIssuerOrAudience
+        }
+        _ => TokenError::Malformed,
+    }
+}
+
+impl TokenService for JwtTokenService {
+    fn issue(&self, claims: &Claims) -> Result<String, Fault> {
+        let wire = WireClaims {
+            sub: claims.subject.0,
+            sid: claims.session_id.0,
+            jti: claims.token_id,
+            token_type: claims.kind.as_str().to_owned(),
+            iat: claims.issued_at.timestamp(),
+            nbf: claims.issued_at.timestamp(),
+            exp: claims.expires_at.timestamp(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        jsonwebtoken::encode(&self.header, &wire, &self.encoding).map_err(Fault::internal)
+    }
+
+    fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<WireClaims>(token, &self.decoding, &self.validation)
+            .map_err(|error| refusal(error.kind()))?;
+        let wire = data.claims;
+        self.check_times(&wire)?;
+        if token_kind(&wire.token_type) != Some(expected) {
+            return Err(TokenError::WrongKind);
+        }
+        let timestamp = |secs| DateTime::from_timestamp(secs, 0).ok_or(TokenError::Malformed);
+        Ok(Claims {
+            kind: expected,
+            subject: UserId(wire.sub),
+            session_id: SessionId(wire.sid),
+            token_id: wire.jti,
+            issued_at: timestamp(wire.iat)?,
+            expires_at: timestamp(wire.exp)?,
+        })
+    }
+}

@@ -1,0 +1,356 @@
+//! Configuration from environment variables, checked once at start.
+//!
+//! A bad value stops the server with one line naming the variable.
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix_web::http::header::HeaderName;
+use auth_api::ApiSettings;
+use auth_domain::TokenPolicy;
+use auth_infra::db::DatabaseUrl;
+use auth_infra::jwt::{parse_hmac_algorithm, MIN_SECRET_BYTES};
+use auth_infra::{Backend, DatabaseOptions, JwtSettings};
+use chrono::TimeDelta;
+
+/// Every variable the server reads, with its default and meaning (printed by `--help`).
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("DATABASE_URL", "sqlite://auth.db", "postgres://… for PostgreSQL, sqlite://PATH for SQLite"),
+    ("HOST", "127.0.0.1", "address to listen on"),
+    ("PORT", "8000", "port to listen on; 0 picks a free one (logged)"),
+    ("JWT_SECRET", "(none)", "HMAC key, at least 32 bytes; with SQLite an unset key is generated once into DB_PATH.jwt-secret (0600)"),
+    ("JWT_ALGORITHM", "HS256", "HS256, HS384 or HS512"),
+    ("ACCESS_TOKEN_TTL", "15m", "access token lifetime"),
+    ("REFRESH_TOKEN_TTL", "7d", "refresh token lifetime"),
+    ("SESSION_MAX_TTL", "30d", "how long after login a session can be refreshed"),
+    ("JWT_ISSUER", "auth-server", "iss claim issued and required"),
+    ("JWT_AUDIENCE", "(none)", "aud claim issued and required, when set"),
+    ("JWT_LEEWAY", "0", "clock skew tolerated on exp/nbf"),
+    ("BCRYPT_COST", "12", "bcrypt cost, 4-31"),
+    ("ACCESS_TOKEN_NAME", "access_token", "JSON key of the access token"),
+    ("REFRESH_TOKEN_NAME", "refresh_token", "JSON key of the refresh token"),
+    ("AUTH_HEADER_NAME", "Authorization", "header carrying the access token"),
+    ("AUTH_HEADER_TYPES", "Bearer", "accepted schemes, comma-separated, case-insensitive"),
+    ("MAX_BODY_BYTES", "65536", "largest request body accepted"),
+    ("DATABASE_POOL_SIZE", "10", "connections in the pool"),
+    ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
+    ("WORKERS", "(cores)", "HTTP worker threads"),
+    ("RUST_LOG", "info", "log filter"),
+];
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// Where the signing key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Given(Vec<u8>),
+    /// Generated on first start and kept in this file (SQLite only).
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Given(_) => f.write_str("Given(<redacted>)"),
+            SecretSource::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub database: DatabaseOptions,
+    pub host: String,
+    pub port: u16,
+    pub secret: SecretSource,
+    pub algorithm: jsonwebtoken::Algorithm,
+    pub issuer: String,
+    pub audience: Option<String>,
+    pub leeway_secs: u64,
+    pub policy: TokenPolicy,
+    pub bcrypt_cost: u32,
+    pub api: ApiSettings,
+    pub workers: Option<usize>,
+}
+
+/// Parses `900`, `30s`, `15m`, `12h`, `7d`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (digits, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => raw.split_at(at),
+        None => (raw, "s"),
+    };
+    let amount: u64 = digits.parse().map_err(|_| {
+        format!("expected whole seconds or a number with s, m, h or d, got {raw:?}")
+    })?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {raw:?}: use s, m, h or d"
+            ))
+        }
+    };
+    amount
+        .checked_mul(unit_secs)
+        .filter(|secs| *secs <= 10 * 365 * 86_400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{raw:?} is too long"))
+}
+
+impl Config {
+    /// Reads the configuration through `lookup` (the process environment in production).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let text =
+            |name: &'static str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid(name, format!("expected a whole number, got {raw:?}"))),
+            }
+        };
+        let duration = |name: &'static str, default: &str, allow_zero: bool| {
+            let value = parse_duration(&text(name, default)).map_err(|m| invalid(name, m))?;
+            if !allow_zero && value.is_zero() {
+                return Err(invalid(name, "must be greater than zero"));
+            }
+            Ok(value)
+        };
+        let ttl = |name: &'static str, default: &str| -> Result<TimeDelta, ConfigError> {
+            let value = duration(name, default, false)?;
+            TimeDelta::from_std(value).map_err(|_| invalid(name, "is too long"))
+        };
+
+        let database_url = DatabaseUrl::parse(&text("DATABASE_URL", "sqlite://auth.db"))
+            .map_err(|m| invalid("DATABASE_URL", m))?;
+
+        let algorithm_name = text("JWT_ALGORITHM", "HS256");
+        let algorithm = parse_hmac_algorithm(algorithm_name.trim()).ok_or_else(|| {
+            invalid(
+                "JWT_ALGORITHM",
+                format!("unsupported algorithm {algorithm_name:?}: use HS256, HS384 or HS512"),
+            )
+        })?;
+
+        let secret = match lookup("JWT_SECRET") {
+            Some(secret) if secret.len() >= MIN_SECRET_BYTES => {
+                SecretSource::Given(secret.into_bytes())
+            }
+            Some(secret) => {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    format!(
+                        "must be at least {MIN_SECRET_BYTES} bytes, got {}",
+                        secret.len()
+                    ),
+                ))
+            }
+            None => match database_url.sqlite_path() {
+                Some(path) => SecretSource::File(PathBuf::from(format!("{path}.jwt-secret"))),
+                None => {
+                    return Err(invalid(
+                        "JWT_SECRET",
+                        "is required with PostgreSQL: set a random key of at least 32 bytes \
+                         (e.g. `openssl rand -hex 32`)",
+                    ))
+                }
+            },
+        };
+
+        let policy = TokenPolicy {
+            access_ttl: ttl("ACCESS_TOKEN_TTL", "15m")?,
+            refresh_ttl: ttl("REFRESH_TOKEN_TTL", "7d")?,
+            session_max_ttl: ttl("SESSION_MAX_TTL", "30d")?,
+        };
+
+        let bcrypt_cost = number("BCRYPT_COST", 12)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(invalid(
+                "BCRYPT_COST",
+                format!("must be between 4 and 31, got {bcrypt_cost}"),
+            ));
+        }
+
+        let port = number("PORT", 8000)?;
+        let port = u16::try_from(port)
+            .map_err(|_| invalid("PORT", format!("must be at most 65535, got {port}")))?;
+
+        let auth_header_raw = text("AUTH_HEADER_NAME", "Authorization");
+        let auth_header =
+            HeaderName::from_bytes(auth_header_raw.trim().as_bytes()).map_err(|_| {
+                invalid(
+                    "AUTH_HEADER_NAME",
+                    format!("{auth_header_raw:?} is not a header name"),
+                )
+            })?;
+        let auth_schemes: Vec<String> = text("AUTH_HEADER_TYPES", "Bearer")
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if auth_schemes.is_empty() {
+            return Err(invalid(
+                "AUTH_HEADER_TYPES",
+                "must list at least one scheme",
+            ));
+        }
+
+        let token_name = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let value = text(name, default).trim().to_owned();
+            if value == "token_type" || value == "expires_in" {
+                return Err(invalid(
+                    name,
+                    format!("{value:?} is already a key of the token response"),
+                ));
+            }
+            Ok(value)
+        };
+        let access_token_name = token_name("ACCESS_TOKEN_NAME", "access_token")?;
+        let refresh_token_name = token_name("REFRESH_TOKEN_NAME", "refresh_token")?;
+        if access_token_name == refresh_token_name {
+            return Err(invalid(
+                "REFRESH_TOKEN_NAME",
+                "must differ from ACCESS_TOKEN_NAME",
+            ));
+        }
+
+        let max_body_bytes = number("MAX_BODY_BYTES", 65_536)?;
+        if max_body_bytes < 1_024 {
+            return Err(invalid("MAX_BODY_BYTES", "must be at least 1024"));
+        }
+        let pool_size = number("DATABASE_POOL_SIZE", 10)?;
+        if !(1..=1_000).contains(&pool_size) {
+            return Err(invalid("DATABASE_POOL_SIZE", "must be between 1 and 1000"));
+        }
+        let workers = match get("WORKERS") {
+            None => None,
+            Some(_) => Some(number("WORKERS", 0)?)
+                .filter(|w| *w > 0)
+                .map(|w| w as usize),
+        };
+
+        Ok(Self {
+            database_url,
+            database: DatabaseOptions {
+                max_connections: pool_size as u32,
+                checkout_timeout: duration("DATABASE_TIMEOUT", "5s", false)?,
+            },
+            host: text("HOST", "127.0.0.1").trim().to_owned(),
+            port,
+            secret,
+            algorithm,
+            issuer: text("JWT_ISSUER", "auth-server"),
+            audience: get("JWT_AUDIENCE"),
+            leeway_secs: duration("JWT_LEEWAY", "0", true)?.as_secs(),
+            policy,
+            bcrypt_cost: bcrypt_cost as u32,
+            api: ApiSettings {
+                access_token_name,
+                refresh_token_name,
+                auth_header,
+                auth_schemes,
+                max_body_bytes: max_body_bytes as usize,
+            },
+            workers,
+        })
+    }
+
+    /// Reads the process environment (and `.env`, loaded by the caller).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.database_url.backend
+    }
+
+    /// The signing settings, reading or creating the key file when the key is not given.
+    pub fn jwt_settings(&self) -> Result<JwtSettings, ConfigError> {
+        let secret = match &self.secret {
+            SecretSource::Given(secret) => secret.clone(),
+            SecretSource::File(path) => load_or_create_secret(path)?,
+        };
+        Ok(JwtSettings {
+            algorithm: self.algorithm,
+            secret,
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            leeway_secs: self.leeway_secs,
+        })
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let fail = |message: String| invalid("JWT_SECRET", message);
+    match fs::read_to_string(path) {
+        Ok(existing) => {
+            let key = existing.trim().as_bytes().to_vec();
+            if key.len() < MIN_SECRET_BYTES {
+                return Err(fail(format!(
+                    "the key file {} is too short; delete it to generate a new key",
+                    path.display()
+                )));
+            }
+            Ok(key)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key: String = (0..32)
+                .map(|_| format!("{:02x}", rand::random::<u8>()))
+                .collect();
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path).map_err(|e| {
+                fail(format!(
+                    "cannot create the key file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            file.write_all(key.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| fail(format!("cannot write the key file {}: {e}", path.display())))?;
+            log::warn!(
+                "JWT_SECRET is not set: generated a signing key in {} (mode 0600). \
+                 Set JWT_SECRET in production.",
+                path.display()
+            );
+            Ok(key.into_bytes())
+        }
+        Err(error) => Err(fail(format!(
+            "cannot read the key file {}: {error}",
+            path.display()
+        ))),
+    }
+}

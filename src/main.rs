@@ -1,0 +1,128 @@
+//! `auth-server`: serve, migrate, create-superuser.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use auth_server::config::VARIABLES;
+use auth_server::{create_superuser, Application, Config};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "auth-server",
+    version,
+    about = "User authentication over HTTP: register, login with JWTs, refresh, logout."
+)]
+#[command(after_help = environment_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve (the default).
+    Serve,
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Create an active, verified admin (staff, superuser). The password comes from
+    /// AUTH_SUPERUSER_PASSWORD or, when unset, the first line of standard input.
+    CreateSuperuser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: Option<String>,
+    },
+}
+
+fn environment_help() -> String {
+    let mut help = String::from(
+        "Configuration (environment variables; a .env file in the working directory is read too):\n",
+    );
+    for (name, default, meaning) in VARIABLES {
+        help.push_str(&format!("  {name:<20} {meaning} [default: {default}]\n"));
+    }
+    help.push_str("  AUTH_SUPERUSER_PASSWORD  password for create-superuser\n");
+    help.push_str("Durations accept whole seconds (900) or a number with s, m, h or d (15m, 7d).");
+    help
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("auth-server: {message}");
+    ExitCode::FAILURE
+}
+
+fn superuser_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var("AUTH_SUPERUSER_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("no password: set AUTH_SUPERUSER_PASSWORD or pipe it on standard input".into());
+    }
+    Ok(password)
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(error) => return fail(error),
+    };
+    log::info!("listening on http://{}", app.address());
+    println!("auth-server listening on http://{}", app.address());
+    match app.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(format!("server error: {error}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env is normal; a broken one is worth a line.
+    if let Err(error) = dotenvy::dotenv() {
+        if !error.not_found() {
+            return fail(format!(".env: {error}"));
+        }
+    }
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => return fail(error),
+    };
+    actix_web::rt::System::new().block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::Migrate => {
+                let url = config.database_url.clone();
+                match tokio::task::spawn_blocking(move || auth_infra::db::run_migrations(&url))
+                    .await
+                {
+                    Ok(Ok(())) => {
+                        println!("migrations applied to {}", config.database_url);
+                        ExitCode::SUCCESS
+                    }
+                    Ok(Err(error)) => fail(format!("DATABASE_URL: {error}")),
+                    Err(error) => fail(error),
+                }
+            }
+            Command::CreateSuperuser { email, username } => {
+                let password = match superuser_password() {
+                    Ok(password) => password,
+                    Err(message) => return fail(message),
+                };
+                match create_superuser(&config, &email, username.as_deref(), &password).await {
+                    Ok(user) => {
+                        println!("superuser {} created with id {}", user.email, user.id);
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => fail(error),
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,192 @@
+//! Spawning the real server for a test, and talking to it.
+
+use std::collections::HashMap;
+
+use auth_infra::testing::TestDatabase;
+use auth_server::{Application, Config};
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+
+/// The signing key every test server uses, so tests can forge tokens with it.
+pub const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
+pub const ISSUER: &str = "auth-server";
+
+/// The seed page's user.
+pub fn seed_user() -> Value {
+    json!({
+        "first_name": "John",
+        "last_name": "Doe",
+        "email": "john@doe.com",
+        "username": "john.doe",
+        "password": "johnspassword1234@!",
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server with its own database. Dropping it stops the server and removes the
+/// database.
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped after the server is stopped (field order).
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> Self {
+        Self::spawn_with(db, &[]).await
+    }
+
+    /// Spawns with extra environment variables (`("ACCESS_TOKEN_TTL", "2s")`, …).
+    pub async fn spawn_with(db: Db, overrides: &[(&str, &str)]) -> Self {
+        let database = match db {
+            Db::Sqlite => TestDatabase::sqlite(),
+            Db::Postgres => TestDatabase::postgres(),
+        };
+        Self::spawn_on(database, overrides).await
+    }
+
+    /// Spawns a server on an existing database (e.g. a second instance on the same one).
+    pub async fn spawn_on(database: TestDatabase, overrides: &[(&str, &str)]) -> Self {
+        let app = Self::build(database.raw_url(), overrides).await;
+        let address = format!("http://{}", app.address());
+        let handle = app.handle();
+        tokio::spawn(app.run());
+        Self {
+            address,
+            client: Client::new(),
+            handle,
+            db: database,
+        }
+    }
+
+    pub async fn build(database_url: &str, overrides: &[(&str, &str)]) -> Application {
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), database_url.to_owned()),
+            ("HOST".into(), "127.0.0.1".into()),
+            ("PORT".into(), "0".into()),
+            ("JWT_SECRET".into(), SECRET.into()),
+            ("BCRYPT_COST".into(), "4".into()),
+            ("DATABASE_POOL_SIZE".into(), "4".into()),
+            ("WORKERS".into(), "2".into()),
+        ]);
+        for (name, value) in overrides {
+            env.insert((*name).to_owned(), (*value).to_owned());
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config");
+        Application::build(config).await.expect("server starts")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn register(&self, body: &Value) -> Response {
+        self.post_json("/create", body).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json("/login", &json!({ "email": email, "password": password }))
+            .await
+    }
+
+    /// Registers the seed user and logs in: (access, refresh).
+    pub async fn seed_tokens(&self) -> (String, String) {
+        let user = seed_user();
+        assert_eq!(self.register(&user).await.status(), 201);
+        let body: Value = self
+            .login("john@doe.com", "johnspassword1234@!")
+            .await
+            .json()
+            .await
+            .expect("token body");
+        (
+            body["access_token"].as_str().expect("access").to_owned(),
+            body["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post_json(
+            "/refresh-access",
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting at once; the database guard then removes the database.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Asserts the contract's error shape and returns the body.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status for expected {code}"
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content-type {content_type:?}"
+    );
+    let body: Value = response.json().await.expect("JSON error body");
+    assert_eq!(body["code"], code, "body {body}");
+    assert!(body["detail"].is_string(), "detail in {body}");
+    body
+}
+
+/// Runs each listed `async fn name(db: Db)` as one test per backend.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Db::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Db::Postgres).await
+                }
+            )*
+        }
+    };
+}
