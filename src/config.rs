@@ -87,7 +87,7 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub secret: SecretSource,
-    pub algorithm: jsonwebtoken::Algorithm,
+    pub algorithm: auth_infra::jwt::Algorithm,
     pub issuer: String,
     pub audience: Option<String>,
     pub leeway_secs: u64,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::Logger;
-use actix_web::{App, HttpServer};
+use actix_web::{web, App, HttpServer};
 use auth_api::AuthApi;
 use auth_domain::ports::{Clock, PasswordHasher, Readiness, SessionRepository, UserRepository};
 use auth_domain::service::RegisterError;
@@ -98,7 +98,7 @@ impl Application {
             };
             App::new()
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
-                .service(auth_api::scope("", api))
+                .service(auth_api::scope("", web::Data::new(api)))
         })
         .shutdown_timeout(30);
         if let Some(workers) = config.workers {

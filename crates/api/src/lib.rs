@@ -6,7 +6,7 @@
 //! ```ignore
 //! App::new()
 //!     .service(my_routes)
-//!     .service(auth_api::scope("/auth", auth_api))
+//!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
 //! ```
 
 pub mod dto;
@@ -67,7 +67,7 @@ pub struct AuthApi {
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 pub fn scope(
     prefix: &str,
-    api: AuthApi,
+    api: web::Data<AuthApi>,
 ) -> Scope<
     impl ServiceFactory<
         ServiceRequest,
@@ -79,16 +79,18 @@ pub fn scope(
 > {
     use handlers as h;
     let protected = || from_fn(middleware::require_auth);
+    // One resource per path, so a known path with the wrong method is a 405 (with `Allow`),
+    // not a 404; the auth middleware wraps the protected handlers only.
     web::scope(prefix)
-        .app_data(web::Data::new(api))
+        .app_data(api)
         .wrap(from_fn(middleware::json_errors))
-        .route("/create", web::post().to(h::register))
-        .route("/login", web::post().to(h::login))
-        .route("/refresh-access", web::post().to(h::refresh))
-        .route("/health", web::get().to(h::health))
-        .route("/ready", web::get().to(h::ready))
-        .route("/", web::get().to(h::home).wrap(protected()))
-        .route("/users/me", web::get().to(h::me).wrap(protected()))
-        .route("/logout", web::post().to(h::logout).wrap(protected()))
+        .service(web::resource("/create").post(h::register))
+        .service(web::resource("/login").post(h::login))
+        .service(web::resource("/refresh-access").post(h::refresh))
+        .service(web::resource("/health").get(h::health))
+        .service(web::resource("/ready").get(h::ready))
+        .service(web::resource("/").route(web::get().to(h::home).wrap(protected())))
+        .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
+        .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
         .default_service(web::to(h::not_found))
 }

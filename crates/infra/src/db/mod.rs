@@ -149,6 +149,15 @@ pub enum DatabaseSetupError {
     Migrate { url: String, cause: String },
 }
 
+/// Driver messages (libpq's above all) span lines; a start-up error is one line.
+fn one_line(message: impl std::fmt::Display) -> String {
+    message
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 struct Manager(DatabaseUrl);
 
 impl r2d2::ManageConnection for Manager {
@@ -239,7 +248,7 @@ impl Database {
             .build(Manager(url.clone()))
             .map_err(|e| DatabaseSetupError::Connect {
                 url: url.to_string(),
-                cause: e.to_string(),
+                cause: one_line(e),
             })?;
         Ok(Self {
             pool,
@@ -270,11 +279,11 @@ impl Database {
 pub fn run_migrations(url: &DatabaseUrl) -> Result<(), DatabaseSetupError> {
     let connect_error = |cause: String| DatabaseSetupError::Connect {
         url: url.to_string(),
-        cause,
+        cause: one_line(cause),
     };
     let migrate_error = |cause: String| DatabaseSetupError::Migrate {
         url: url.to_string(),
-        cause,
+        cause: one_line(cause),
     };
     match url.establish().map_err(|e| connect_error(e.to_string()))? {
         AnyConnection::Postgresql(mut conn) => {

@@ -1,0 +1,83 @@
+//! Mounting auth-server's routes into an existing actix-web app, under `/auth`, next to the
+//! app's own routes — with a protected route of the app's own behind the same middleware.
+//!
+//! ```sh
+//! cargo run -p auth-api --example mount
+//! curl -X POST localhost:8080/auth/create -H 'content-type: application/json' \
+//!      -d '{"email":"ann@example.com","password":"correct horse"}'
+//! ```
+
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use auth_api::{middleware::require_auth, ApiSettings, AuthApi};
+use auth_domain::ports::{Clock, Readiness, SessionRepository, UserRepository};
+use auth_domain::{AuthService, Principal, TokenPolicy};
+use auth_infra::db::DatabaseUrl;
+use auth_infra::{
+    BcryptHasher, Database, DatabaseOptions, JwtSettings, JwtTokenService, SystemClock,
+};
+
+fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
+    let url = DatabaseUrl::parse("sqlite://example.db")?;
+    let database = Database::connect(&url, &DatabaseOptions::default())?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let secret = std::env::var("JWT_SECRET")
+        .unwrap_or_else(|_| "example-only-secret-change-me-0123456789".into());
+    let tokens = JwtTokenService::new(
+        JwtSettings {
+            algorithm: auth_infra::jwt::Algorithm::HS256,
+            secret: secret.into_bytes(),
+            issuer: "my-app".into(),
+            audience: None,
+            leeway_secs: 0,
+        },
+        clock.clone(),
+    )?;
+    let store = Arc::new(database);
+    Ok(AuthApi {
+        service: AuthService::new(
+            store.clone() as Arc<dyn UserRepository>,
+            store.clone() as Arc<dyn SessionRepository>,
+            Arc::new(tokens),
+            Arc::new(BcryptHasher::new(10)?),
+            clock,
+            TokenPolicy::default(),
+        ),
+        readiness: store as Arc<dyn Readiness>,
+        settings: ApiSettings::default(),
+    })
+}
+
+/// A route of the host app that reuses auth-server's middleware.
+async fn dashboard(principal: web::ReqData<Principal>) -> HttpResponse {
+    HttpResponse::Ok().body(format!("dashboard of {}", principal.user.email))
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let api = web::Data::new(auth_api()?);
+    println!("listening on http://127.0.0.1:8080 (auth routes under /auth)");
+    HttpServer::new(move || {
+        App::new()
+            .route(
+                "/",
+                web::get().to(|| async { HttpResponse::Ok().body("my app") }),
+            )
+            .service(
+                web::scope("/app")
+                    // The middleware finds the use cases in this app data.
+                    .app_data(api.clone())
+                    .route(
+                        "/dashboard",
+                        web::get().to(dashboard).wrap(from_fn(require_auth)),
+                    ),
+            )
+            .service(auth_api::scope("/auth", api.clone()))
+    })
+    .bind(("127.0.0.1", 8080))?
+    .run()
+    .await?;
+    Ok(())
+}
