@@ -38,6 +38,10 @@ pub trait UserRepository: Send + Sync {
 
     /// The user with this id, `None` when there is none.
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Fault>;
+
+    /// Replaces the user's password hash. Updating a missing user is not an error (nothing
+    /// is written).
+    async fn update_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), Fault>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -69,6 +73,10 @@ pub trait SessionRepository: Send + Sync {
     /// Marks the session revoked at `now`. Revoking a revoked or missing session is not an
     /// error, and keeps the first revocation time.
     async fn revoke(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), Fault>;
+
+    /// Marks every session of the user that is not revoked yet as revoked at `now`, and
+    /// returns how many it revoked. Other users' sessions are untouched.
+    async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault>;
 }
 
 /// Why a presented token was refused. The HTTP layer answers all of them alike (401

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use auth_domain::ports::{InsertUserError, UserRepository};
-use auth_domain::{Email, Fault, User, UserId};
+use auth_domain::{Email, Fault, PasswordHash, User, UserId};
 use diesel::prelude::*;
 
 use super::rows::UserRow;
@@ -56,6 +56,18 @@ impl UserRepository for Database {
                 .first(conn)
                 .optional()?;
             Ok(row.map(User::try_from).transpose()?)
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn update_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), Fault> {
+        let (id, hash) = (id.to_string(), hash.as_str().to_owned());
+        self.run(move |conn| {
+            diesel::update(users::table.find(id))
+                .set(users::password_hash.eq(hash))
+                .execute(conn)?;
+            Ok(())
         })
         .await
         .map_err(Fault::from)
