@@ -20,7 +20,7 @@ impl SessionRepository for Database {
                     .values(&row)
                     .execute(conn)?;
                 diesel::update(users::table.find(&row.user_id))
-                    .set(users::last_login.eq(users::last_login))
+                    .set(users::last_login.eq(row.created_at))
                     .execute(conn)?;
                 Ok(())
             })
