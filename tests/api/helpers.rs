@@ -130,6 +130,42 @@ impl TestApp {
         )
     }
 
+    /// Logs in and returns (access, refresh); panics unless the login succeeds.
+    pub async fn login_pair(&self, email: &str, password: &str) -> (String, String) {
+        let response = self.login(email, password).await;
+        assert_eq!(response.status(), 200, "login of {email}");
+        let body: Value = response.json().await.expect("token body");
+        (
+            body["access_token"].as_str().expect("access").to_owned(),
+            body["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    pub async fn logout(&self, access_token: &str) -> Response {
+        self.client
+            .post(self.url("/logout"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Runs one SQL statement on the server's database, behind its back.
+    pub fn execute_sql(&self, sql: &str) -> usize {
+        use diesel::{Connection, RunQueryDsl};
+        let url = self.db.raw_url();
+        match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let mut conn = diesel::sqlite::SqliteConnection::establish(path).expect("SQLite");
+                diesel::sql_query(sql).execute(&mut conn).expect("SQL runs")
+            }
+            None => {
+                let mut conn = diesel::pg::PgConnection::establish(url).expect("PostgreSQL");
+                diesel::sql_query(sql).execute(&mut conn).expect("SQL runs")
+            }
+        }
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.post_json(
             "/refresh-access",
@@ -166,6 +202,63 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> Value 
     assert_eq!(body["code"], code, "body {body}");
     assert!(body["detail"].is_string(), "detail in {body}");
     body
+}
+
+/// The `WWW-Authenticate` header of a response, if any.
+pub fn challenge(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().expect("ASCII header").to_owned())
+}
+
+/// Asserts a 401 challenge of the Bearer scheme; `error="invalid_token"` present exactly
+/// when `token_presented` (RFC 6750 §3).
+pub fn assert_bearer_challenge(response: &Response, token_presented: bool) {
+    let value = challenge(response).expect("every 401 carries WWW-Authenticate");
+    let scheme = value.split_whitespace().next().unwrap_or_default();
+    assert!(
+        scheme.eq_ignore_ascii_case("Bearer"),
+        "WWW-Authenticate {value:?}"
+    );
+    assert_eq!(
+        value.contains("error=\"invalid_token\""),
+        token_presented,
+        "WWW-Authenticate {value:?}"
+    );
+}
+
+/// Asserts that a token presented in the `Authorization` header was refused by the contract:
+/// 401 `invalid_token`, `WWW-Authenticate: Bearer error="invalid_token"`, and a body that does
+/// not echo the token (nor any sizeable part of it).
+pub async fn assert_token_refused(response: Response, presented: &str) -> Value {
+    assert_bearer_challenge(&response, true);
+    let text_status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.expect("body");
+    assert_eq!(text_status, 401, "body {text}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert_no_echo(&text, presented);
+    let body: Value = serde_json::from_str(&text).expect("JSON error body");
+    assert_eq!(body["code"], "invalid_token", "body {body}");
+    assert!(body["detail"].is_string(), "detail in {body}");
+    body
+}
+
+/// Asserts `text` contains neither `secret` nor any of its dot-separated parts longer than
+/// 8 characters.
+pub fn assert_no_echo(text: &str, secret: &str) {
+    assert!(!text.contains(secret), "echoed {secret:?} in {text}");
+    for part in secret.split('.').filter(|part| part.len() > 8) {
+        assert!(!text.contains(part), "echoed part {part:?} in {text}");
+    }
 }
 
 /// Runs each listed `async fn name(db: Db)` as one test per backend.

@@ -2,5 +2,11 @@
 //! PostgreSQL database per test. One binary, many modules (link once).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
+mod errors;
+mod forge;
 mod helpers;
+mod refresh;
+mod registration;
 mod seed_flow;
+mod tokens;

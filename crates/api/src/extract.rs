@@ -78,23 +78,24 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// Deserialises a JSON document, naming the offending field on a shape error.
+/// Deserialises a JSON object, naming the offending field on a shape error.
+///
+/// The document is read as a JSON value first: a body that is valid JSON but not an object
+/// (serde would read an array into a struct field by field) is a shape error, not a request.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_data() {
-            let (field, message) = describe(&path, &inner.to_string());
-            ApiError::validation(vec![FieldError::new(field, message)])
-        } else {
-            ApiError::malformed_body("The body is not valid JSON")
-        }
-    })?;
-    deserializer
-        .end()
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::malformed_body("The body is not valid JSON"))?;
-    Ok(value)
+    if !value.is_object() {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "body",
+            "must be a JSON object",
+        )]));
+    }
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|error| {
+        let path = error.path().to_string();
+        let (field, message) = describe(&path, &error.into_inner().to_string());
+        ApiError::validation(vec![FieldError::new(field, message)])
+    })
 }
 
 /// Turns serde's message into one that names the field and never echoes the value sent
@@ -140,8 +141,10 @@ mod tests {
         assert_eq!(bad.map(|e| e.status()), Some(StatusCode::BAD_REQUEST));
         let trailing = parse::<Login>(b"{\"email\":\"a\",\"password\":\"b\"} x").err();
         assert_eq!(trailing.map(|e| e.status()), Some(StatusCode::BAD_REQUEST));
-        let array = parse::<Login>(b"[1,2]").err();
+        let array = parse::<Login>(b"[\"a@b.co\", \"password1\"]").err();
         assert_eq!(array.map(|e| e.code()), Some("validation_failed"));
+        let wrong_type = parse::<Login>(b"{\"email\": 5, \"password\": \"x\"}").err();
+        assert_eq!(wrong_type.map(|e| e.code()), Some("validation_failed"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! [`scope`] builds every route of the contract, with the auth middleware on the protected
 //! ones only, as one `Scope` you can mount on any `App`, under any prefix:
 //!
-//! ```ignore
+//! ```text
 //! App::new()
 //!     .service(my_routes)
 //!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
