@@ -10,3 +10,9 @@ mod refresh;
 mod registration;
 mod seed_flow;
 mod tokens;
+// Attack resistance.
+mod hash_upgrade;
+mod log_hygiene;
+mod password_policy;
+mod response_hardening;
+mod throttling;
