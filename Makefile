@@ -5,13 +5,14 @@ CARGO ?= cargo
 # Where the PostgreSQL tests create their throw-away databases.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint fmt build release clean help
+.PHONY: run test lint fmt build release clean help fuzz
 
 help:
 	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
 	@echo "make test    - every test: domain, adapters on SQLite + PostgreSQL, end-to-end"
 	@echo "make lint    - rustfmt check + clippy -D warnings"
 	@echo "make release - optimised binary in target/release/auth-server"
+	@echo "make fuzz    - run each cargo-fuzz target for FUZZ_TIME seconds (default 600)"
 
 run:
 	$(CARGO) run --release --bin auth-server -- serve
@@ -34,3 +35,15 @@ release:
 
 clean:
 	$(CARGO) clean
+
+# cargo-fuzz on the stable toolchain: RUSTC_BOOTSTRAP=1 accepts the nightly flags it passes;
+# no sanitizer (they need a nightly standard library). One target after another.
+FUZZ_TIME ?= 600
+FUZZ_TARGETS ?= verify_token register_body login_body
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for target in $(FUZZ_TARGETS); do \
+		echo "== $$target ($(FUZZ_TIME) s)"; \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$target -- \
+			-max_total_time=$(FUZZ_TIME) -jobs=1 -workers=1 || exit 1; \
+	done

@@ -4,3 +4,4 @@
 
 mod helpers;
 mod seed_flow;
+mod jwks;

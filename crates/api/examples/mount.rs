@@ -32,6 +32,7 @@ fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
             issuer: "my-app".into(),
             audience: None,
             leeway_secs: 0,
+            key_pair: None,
         },
         clock.clone(),
     )?;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod middleware;
+pub mod well_known;
 
 use std::sync::Arc;
 
@@ -39,6 +40,9 @@ pub struct ApiSettings {
     /// Accepted schemes in that header, matched case-insensitively.
     pub auth_schemes: Vec<String>,
     pub max_body_bytes: usize,
+    /// The token-signing public keys as an RFC 7517 JWK Set, served at
+    /// `GET /.well-known/jwks.json` (`{"keys": []}` with an HMAC secret).
+    pub jwks: serde_json::Value,
 }
 
 impl Default for ApiSettings {
@@ -49,6 +53,7 @@ impl Default for ApiSettings {
             auth_header: AUTHORIZATION,
             auth_schemes: vec!["Bearer".into()],
             max_body_bytes: 64 * 1024,
+            jwks: serde_json::json!({ "keys": [] }),
         }
     }
 }
@@ -62,7 +67,8 @@ pub struct AuthApi {
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
 ///
-/// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`.
+/// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`,
+/// `GET /.well-known/jwks.json`.
 /// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 pub fn scope(
@@ -92,5 +98,6 @@ pub fn scope(
         .service(web::resource("/").route(web::get().to(h::home).wrap(protected())))
         .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
         .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
+        .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
         .default_service(web::to(h::not_found))
 }

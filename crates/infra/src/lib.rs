@@ -4,9 +4,12 @@
 pub mod clock;
 pub mod db;
 pub mod jwt;
+pub mod jwt_keys;
 pub mod password;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+pub mod test_keys;
 
 pub use clock::SystemClock;
 pub use db::{Backend, Database, DatabaseOptions};
