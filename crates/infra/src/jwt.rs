@@ -47,8 +47,8 @@ pub enum JwtSetupError {
     /// The private key (its source first) cannot sign.
     #[error("{0}")]
     PrivateKey(String),
-    #[error("{source}: {message}")]
-    PublicKey { source: String, message: String },
+    #[error("{file}: {message}")]
+    PublicKey { file: String, message: String },
 }
 
 /// How tokens are signed and what a token must say to be accepted.

@@ -159,7 +159,7 @@ impl KeyRing {
         ring.accept(signing_kid, signing_jwk, signing_decoding);
         for public in &keys.public_keys {
             let public_error = |message: String| JwtSetupError::PublicKey {
-                source: public.source.clone(),
+                file: public.source.clone(),
                 message,
             };
             let jwk = public_key(algorithm, &public.pem).map_err(public_error)?;

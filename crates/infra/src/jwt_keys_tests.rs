@@ -397,8 +397,8 @@ fn public_error(algorithm: Algorithm, private: &TestKeyPair, public_pem: &str) -
         public_keys: vec![PemKey::new("old.pem", public_pem)],
     };
     match setup_error(algorithm, Some(keys)) {
-        JwtSetupError::PublicKey { source, message } => {
-            assert_eq!(source, "old.pem");
+        JwtSetupError::PublicKey { file, message } => {
+            assert_eq!(file, "old.pem");
             message
         }
         other => panic!("expected a public-key error, got {other}"),

@@ -66,8 +66,13 @@ pub fn ed25519() -> TestKeyPair {
     let mut seed = [0u8; 32];
     OsRng.fill_bytes(&mut seed);
     let private = ed25519_dalek::SigningKey::from_bytes(&seed);
+    // PKCS#8 v1 (no public key inside), as `openssl genpkey -algorithm ed25519` writes it.
+    let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+        secret_key: seed,
+        public_key: None,
+    };
     TestKeyPair {
-        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        private_pem: v1.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
         public_pem: private
             .verifying_key()
             .to_public_key_pem(LineEnding::LF)
