@@ -43,7 +43,11 @@ fn asymmetric_algorithms_need_a_private_key_file_and_no_secret() {
         ("JWT_PUBLIC_KEY_FILES", " /keys/old.pem, ,/keys/older.pem "),
     ])
     .unwrap();
-    assert_eq!(accepted.secret, SecretSource::Unused, "no key file is generated");
+    assert_eq!(
+        accepted.secret,
+        SecretSource::Unused,
+        "no key file is generated"
+    );
     assert_eq!(
         accepted.public_key_files,
         vec![
@@ -94,15 +98,27 @@ async fn unusable_key_files_stop_the_server_with_one_line_naming_the_variable() 
 
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (
-            vec![SQLITE, es256, ("JWT_PRIVATE_KEY_FILE", missing.to_str().unwrap())],
+            vec![
+                SQLITE,
+                es256,
+                ("JWT_PRIVATE_KEY_FILE", missing.to_str().unwrap()),
+            ],
             "JWT_PRIVATE_KEY_FILE: cannot read",
         ),
         (
-            vec![SQLITE, es256, ("JWT_PRIVATE_KEY_FILE", garbage.to_str().unwrap())],
+            vec![
+                SQLITE,
+                es256,
+                ("JWT_PRIVATE_KEY_FILE", garbage.to_str().unwrap()),
+            ],
             "JWT_PRIVATE_KEY_FILE: ",
         ),
         (
-            vec![SQLITE, ("JWT_ALGORITHM", "RS256"), ("JWT_PRIVATE_KEY_FILE", private)],
+            vec![
+                SQLITE,
+                ("JWT_ALGORITHM", "RS256"),
+                ("JWT_PRIVATE_KEY_FILE", private),
+            ],
             "JWT_PRIVATE_KEY_FILE: ",
         ),
         (
@@ -126,7 +142,10 @@ async fn unusable_key_files_stop_the_server_with_one_line_naming_the_variable() 
     ];
     for (vars, prefix) in cases {
         let line = start_error(&vars).await;
-        assert!(line.starts_with(prefix), "{line:?} should start with {prefix:?}");
+        assert!(
+            line.starts_with(prefix),
+            "{line:?} should start with {prefix:?}"
+        );
         assert!(!line.contains('\n'), "one line: {line:?}");
         assert!(!line.contains("BEGIN"), "no key material: {line:?}");
     }

@@ -34,9 +34,12 @@ fuzz_target!(|data: &[u8]| {
             if let Some(username) = &registration.profile.username {
                 assert_eq!(Username::parse(username.as_str()).as_ref(), Ok(username));
             }
-            for name in [&registration.profile.first_name, &registration.profile.last_name]
-                .into_iter()
-                .flatten()
+            for name in [
+                &registration.profile.first_name,
+                &registration.profile.last_name,
+            ]
+            .into_iter()
+            .flatten()
             {
                 assert_eq!(PersonName::parse(name.as_str()).as_ref(), Ok(name));
             }

@@ -62,8 +62,11 @@ fn signer(algorithm: Algorithm) -> Signer {
     };
     Signer {
         algorithm,
-        service: JwtTokenService::new(settings(algorithm, Vec::new(), Some(keys)), Arc::new(SystemClock))
-            .unwrap(),
+        service: JwtTokenService::new(
+            settings(algorithm, Vec::new(), Some(keys)),
+            Arc::new(SystemClock),
+        )
+        .unwrap(),
         key,
         fast: algorithm != Algorithm::RS256,
     }
@@ -81,10 +84,15 @@ fn settings(algorithm: Algorithm, secret: Vec<u8>, key_pair: Option<PemKeys>) ->
 }
 
 static SIGNERS: LazyLock<Vec<Signer>> = LazyLock::new(|| {
-    [Algorithm::HS256, Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256]
-        .into_iter()
-        .map(signer)
-        .collect()
+    [
+        Algorithm::HS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+        Algorithm::RS256,
+    ]
+    .into_iter()
+    .map(signer)
+    .collect()
 });
 
 fn signed(signer: &Signer, header: &[u8], payload: &[u8]) -> String {

@@ -15,13 +15,19 @@ fn key_settings(
     private: &TestKeyPair,
     public: &[&TestKeyPair],
 ) -> Vec<(String, String)> {
-    let private_file = dir.write(&format!("{}.pem", uuid::Uuid::new_v4()), &private.private_pem);
+    let private_file = dir.write(
+        &format!("{}.pem", uuid::Uuid::new_v4()),
+        &private.private_pem,
+    );
     let public_files: Vec<String> = public
         .iter()
         .map(|key| {
-            dir.write(&format!("{}.pub.pem", uuid::Uuid::new_v4()), &key.public_pem)
-                .display()
-                .to_string()
+            dir.write(
+                &format!("{}.pub.pem", uuid::Uuid::new_v4()),
+                &key.public_pem,
+            )
+            .display()
+            .to_string()
         })
         .collect();
     vec![
@@ -52,15 +58,24 @@ async fn fetch_jwks(app: &TestApp) -> JwkSet {
         .unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let cache = response.headers()["cache-control"].to_str().unwrap();
-    assert!(cache.contains("public") && cache.contains("max-age="), "{cache}");
+    assert!(
+        cache.contains("public") && cache.contains("max-age="),
+        "{cache}"
+    );
     let raw: Value = response.json().await.unwrap();
     for key in raw["keys"].as_array().unwrap() {
         assert_eq!(key["use"], "sig", "{key}");
         assert!(key["kid"].is_string() && key["alg"].is_string(), "{key}");
         for private_member in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-            assert!(key.get(private_member).is_none(), "{private_member} in {key}");
+            assert!(
+                key.get(private_member).is_none(),
+                "{private_member} in {key}"
+            );
         }
     }
     serde_json::from_value(raw).unwrap()
@@ -116,7 +131,12 @@ async fn third_party_verifies(db: Db, algorithm: Algorithm, name: &str, key: Tes
     let mut validation = Validation::new(algorithm);
     validation.set_issuer(&[ISSUER]);
     assert!(jsonwebtoken::decode::<Value>(&spliced, &key, &validation).is_err());
-    assert_error(app.get_with_token("/", &spliced).await, 401, "invalid_token").await;
+    assert_error(
+        app.get_with_token("/", &spliced).await,
+        401,
+        "invalid_token",
+    )
+    .await;
 }
 
 async fn rs256_tokens_verify_with_the_published_jwks(db: Db) {
@@ -208,8 +228,7 @@ async fn rotation_keeps_old_tokens_while_their_key_is_listed(db: Db) {
 
     // The new key signs; the old public key is still listed: old tokens keep working and
     // both keys are published, the signing one first.
-    let during =
-        Redeployed::start(&app, &key_settings(&dir, "ES256", &new, &[&old])).await;
+    let during = Redeployed::start(&app, &key_settings(&dir, "ES256", &new, &[&old])).await;
     assert_eq!(during.home(&app, &old_access).await.status(), 200);
     let jwks = during.jwks(&app).await;
     assert_eq!(jwks.keys.len(), 2);
@@ -226,7 +245,10 @@ async fn rotation_keeps_old_tokens_while_their_key_is_listed(db: Db) {
         .await
         .unwrap();
     let new_access = new_access["access_token"].as_str().unwrap().to_owned();
-    assert_ne!(jsonwebtoken::decode_header(&new_access).unwrap().kid, old_kid);
+    assert_ne!(
+        jsonwebtoken::decode_header(&new_access).unwrap().kid,
+        old_kid
+    );
     verify_like_a_third_party(&jwks, &new_access, Algorithm::ES256);
 
     // The old key's file is removed from the list: its tokens are refused.

@@ -3,5 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
-mod seed_flow;
 mod jwks;
+mod seed_flow;

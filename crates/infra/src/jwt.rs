@@ -10,8 +10,8 @@ use auth_domain::ports::{Clock, TokenError, TokenService};
 use auth_domain::{Claims, Fault, SessionId, TokenKind, UserId};
 use chrono::DateTime;
 use jsonwebtoken::errors::ErrorKind;
-pub use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
+pub use jsonwebtoken::Algorithm;
 use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -140,8 +140,7 @@ impl JwtTokenService {
 
     /// The JWK Set as JSON: `{"keys": [...]}`.
     pub fn jwks_json(&self) -> serde_json::Value {
-        serde_json::to_value(self.keys.jwks())
-            .unwrap_or_else(|_| serde_json::json!({ "keys": [] }))
+        serde_json::to_value(self.keys.jwks()).unwrap_or_else(|_| serde_json::json!({ "keys": [] }))
     }
 
     /// The `kid` of the signing key.
@@ -200,8 +199,7 @@ impl TokenService for JwtTokenService {
     }
 
     fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|error| refusal(error.kind()))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|error| refusal(error.kind()))?;
         if header.alg != self.keys.algorithm() {
             return Err(TokenError::WrongAlgorithm);
         }

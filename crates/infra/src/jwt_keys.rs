@@ -133,8 +133,9 @@ impl KeyRing {
         if is_hmac(algorithm) {
             return Err(JwtSetupError::KeysWithHmac(algorithm));
         }
-        let private_error =
-            |message: String| JwtSetupError::PrivateKey(format!("{}: {message}", keys.private_key.source));
+        let private_error = |message: String| {
+            JwtSetupError::PrivateKey(format!("{}: {message}", keys.private_key.source))
+        };
         let (encoding, signing_jwk) =
             private_key(algorithm, &keys.private_key.pem).map_err(private_error)?;
         let signing_kid = thumbprint(&signing_jwk).map_err(private_error)?;

@@ -115,7 +115,8 @@ fn hmac_tokens_carry_a_kid_that_reveals_nothing_and_verify() {
     assert!(!String::from_utf8_lossy(SECRET).contains(&kid));
     assert_eq!(tokens.verify(&token, TokenKind::Access).unwrap(), {
         let mut expected = claims.clone();
-        expected.issued_at = chrono::DateTime::from_timestamp(claims.issued_at.timestamp(), 0).unwrap();
+        expected.issued_at =
+            chrono::DateTime::from_timestamp(claims.issued_at.timestamp(), 0).unwrap();
         expected.expires_at =
             chrono::DateTime::from_timestamp(claims.expires_at.timestamp(), 0).unwrap();
         expected
@@ -211,7 +212,11 @@ fn jwks_members_follow_rfc_7517_and_7518() {
     let ec = service(Algorithm::ES256, Some(pem_keys(&test_keys::p256(), &[]))).jwks_json();
     let key = &ec["keys"][0];
     assert_eq!(
-        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
+        (
+            key["kty"].as_str(),
+            key["crv"].as_str(),
+            key["alg"].as_str()
+        ),
         (Some("EC"), Some("P-256"), Some("ES256"))
     );
     assert_eq!(key["x"].as_str().unwrap().len(), 43);
@@ -221,7 +226,11 @@ fn jwks_members_follow_rfc_7517_and_7518() {
     let ed = service(Algorithm::EdDSA, Some(pem_keys(&test_keys::ed25519(), &[]))).jwks_json();
     let key = &ed["keys"][0];
     assert_eq!(
-        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
+        (
+            key["kty"].as_str(),
+            key["crv"].as_str(),
+            key["alg"].as_str()
+        ),
         (Some("OKP"), Some("Ed25519"), Some("EdDSA"))
     );
     assert_eq!(key["x"].as_str().unwrap().len(), 43);
@@ -412,7 +421,10 @@ fn a_private_key_of_the_wrong_type_curve_or_size_is_refused() {
     let rsa = test_keys::shared_rsa();
 
     let message = private_error(Algorithm::RS256, &ec.private_pem);
-    assert!(message.starts_with("private.pem: not an RSA private key"), "{message}");
+    assert!(
+        message.starts_with("private.pem: not an RSA private key"),
+        "{message}"
+    );
     let message = private_error(Algorithm::ES256, &rsa.private_pem);
     assert!(message.contains("not an EC P-256"), "{message}");
     let message = private_error(Algorithm::EdDSA, &ec.private_pem);
@@ -422,7 +434,10 @@ fn a_private_key_of_the_wrong_type_curve_or_size_is_refused() {
     let message = private_error(Algorithm::ES256, &test_keys::p384().private_pem);
     assert!(message.contains("P-256"), "{message}");
     let message = private_error(Algorithm::RS256, &test_keys::rsa(1024).private_pem);
-    assert!(message.contains("1024-bit") && message.contains("2048"), "{message}");
+    assert!(
+        message.contains("1024-bit") && message.contains("2048"),
+        "{message}"
+    );
     // A public key where the private key belongs, and plain garbage.
     let message = private_error(Algorithm::EdDSA, &ed.public_pem);
     assert!(message.contains("not an Ed25519 private key"), "{message}");
@@ -453,7 +468,11 @@ fn a_public_key_of_the_wrong_type_or_curve_is_refused() {
     assert!(message.contains("not an RSA public key"), "{message}");
     let message = public_error(Algorithm::ES256, &ec, &ec.private_pem);
     assert!(message.contains("not an EC P-256"), "{message}");
-    let message = public_error(Algorithm::EdDSA, &ed, "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n");
+    let message = public_error(
+        Algorithm::EdDSA,
+        &ed,
+        "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n",
+    );
     assert!(message.contains("not an Ed25519 public key"), "{message}");
 }
 

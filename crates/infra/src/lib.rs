@@ -7,9 +7,9 @@ pub mod jwt;
 pub mod jwt_keys;
 pub mod password;
 #[cfg(feature = "testing")]
-pub mod testing;
-#[cfg(feature = "testing")]
 pub mod test_keys;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::SystemClock;
 pub use db::{Backend, Database, DatabaseOptions};
