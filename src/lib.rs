@@ -29,7 +29,7 @@ pub enum StartError {
     Database(#[from] auth_infra::db::DatabaseSetupError),
     #[error("BCRYPT_COST: {0}")]
     Bcrypt(#[from] auth_infra::password::BcryptSetupError),
-    #[error("{}: {0}", jwt_variable(.0))]
+    #[error("{variable}: {0}", variable = jwt_variable(.0))]
     Jwt(#[from] auth_infra::jwt::JwtSetupError),
     #[error("HOST/PORT: cannot listen on {address}: {cause}")]
     Bind {
