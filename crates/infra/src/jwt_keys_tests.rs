@@ -504,3 +504,34 @@ fn debug_output_shows_no_key_material() {
     assert!(!shown.contains(body_line), "{shown}");
     assert!(shown.contains("private.pem"));
 }
+
+#[test]
+fn correctly_signed_tokens_with_extreme_claims_are_refused_without_panicking() {
+    // What the `verify_token` fuzz target explores: a valid signature over odd claims.
+    let tokens = service(Algorithm::HS256, None);
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(tokens.signing_kid().to_owned());
+    let key = EncodingKey::from_secret(SECRET);
+    let base = wire_claims(&claims());
+    let cases = [
+        ("exp", json!(i64::MAX)),
+        ("exp", json!(i64::MIN)),
+        ("iat", json!(i64::MAX)),
+        ("iat", json!(i64::MIN)),
+        ("nbf", json!(i64::MAX)),
+        ("exp", json!(u64::MAX)),
+        ("exp", json!(1e300)),
+        ("exp", json!("soon")),
+        ("sub", json!("not-a-uuid")),
+        ("token_type", json!("ACCESS")),
+        ("iss", json!(null)),
+    ];
+    for (claim, value) in cases {
+        let mut forged = base.clone();
+        forged[claim] = value.clone();
+        let token = jsonwebtoken::encode(&header, &forged, &key).unwrap();
+        let verdict = tokens.verify(&token, TokenKind::Access);
+        // An iat outside chrono's range cannot be represented: refused as malformed.
+        assert!(verdict.is_err(), "{claim} = {value} was accepted");
+    }
+}
