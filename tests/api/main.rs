@@ -4,3 +4,8 @@
 
 mod helpers;
 mod seed_flow;
+
+mod admin;
+mod lifecycle_support;
+mod profile;
+mod sessions;
