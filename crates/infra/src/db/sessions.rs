@@ -98,7 +98,7 @@ impl SessionRepository for Database {
 
     async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault> {
         let (user_id, now) = (user_id.to_string(), naive(now));
-        self.run(move |conn| Ok(revoke_all_of(conn, &user_id, now)?))
+        self.run(move |conn| revoke_all_of(conn, &user_id, now))
             .await
             .map_err(Fault::from)
     }
