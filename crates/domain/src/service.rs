@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use crate::audit::{self, kind, AuditEvent, NoAuditLog};
+use crate::audit::{self, AuditEvent, NoAuditLog};
 use crate::error::Fault;
 use crate::ports::{
     AuditLog, Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
@@ -166,7 +166,7 @@ impl AuthService {
         let user = User::register(email, profile, hash, kind, self.clock.now());
         match self.users.insert(&user).await {
             Ok(()) => {
-                let event = AuditEvent::new(kind::USER_REGISTERED, user.date_joined)
+                let event = AuditEvent::new(audit::kind::USER_REGISTERED, user.date_joined)
                     .user(user.id)
                     .client(client)
                     .detail("superuser", user.is_superuser.to_string());
@@ -225,7 +225,7 @@ impl AuthService {
         };
         self.sessions.start(&session).await?;
         let tokens = self.issue_pair(&session, session.refresh_jti, now)?;
-        let event = AuditEvent::new(kind::LOGIN_SUCCEEDED, now)
+        let event = AuditEvent::new(audit::kind::LOGIN_SUCCEEDED, now)
             .user(user.id)
             .session(session.id)
             .client(&session.client);
@@ -269,7 +269,7 @@ impl AuthService {
             // Either an old token came back, or a concurrent refresh won the race with this
             // same token: both mean the token was presented twice.
             self.sessions.revoke(session.id, now).await?;
-            let event = AuditEvent::new(kind::REFRESH_REUSE_DETECTED, now)
+            let event = AuditEvent::new(audit::kind::REFRESH_REUSE_DETECTED, now)
                 .user(session.user_id)
                 .session(session.id)
                 .client(client);
@@ -305,7 +305,7 @@ impl AuthService {
     ) -> Result<(), Fault> {
         let now = self.clock.now();
         self.sessions.revoke(principal.session_id, now).await?;
-        let event = AuditEvent::new(kind::LOGGED_OUT, now)
+        let event = AuditEvent::new(audit::kind::LOGGED_OUT, now)
             .user(principal.user.id)
             .session(principal.session_id)
             .client(client);
@@ -322,7 +322,7 @@ impl AuthService {
         client: &ClientInfo,
         reason: &str,
     ) {
-        let mut event = AuditEvent::new(kind::LOGIN_FAILED, self.clock.now())
+        let mut event = AuditEvent::new(audit::kind::LOGIN_FAILED, self.clock.now())
             .client(client)
             .detail("reason", reason);
         event = match user {
