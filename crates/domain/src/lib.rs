@@ -5,7 +5,9 @@
 //! the HTTP layer (in `auth-api`) calls the [`service::AuthService`] use cases.
 
 pub mod error;
+pub mod mail;
 pub mod ports;
+pub mod recovery;
 pub mod service;
 pub mod session;
 pub mod token;
@@ -21,3 +23,5 @@ pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError
 
 #[cfg(test)]
 mod service_tests;
+#[cfg(test)]
+mod recovery_tests;
