@@ -18,7 +18,16 @@ use auth_domain::user::AccountKind;
 use auth_domain::{AuthService, Email, NewUser, Password, User, Username};
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
-pub use config::{Config, ConfigError};
+use auth_domain::mail::{MailOutbox, Mailer};
+use auth_domain::recovery::{OneTimeTokenRepository, RecoveryPorts, RecoveryService};
+use auth_infra::mail::{
+    parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, MailSetupError, SmtpMailer,
+    WakingOutbox,
+};
+use auth_infra::RandomSecretGenerator;
+use tokio::sync::Notify;
+
+pub use config::{Config, ConfigError, MailTransport};
 
 /// Why the server could not start; each names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +47,8 @@ pub enum StartError {
     },
     #[error("start-up task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
 }
 
 /// The adapters wired into the use cases.
@@ -45,6 +56,11 @@ pub enum StartError {
 pub struct Components {
     pub service: AuthService,
     pub database: Database,
+    /// Email verification and password reset; its mail is sent by the worker
+    /// [`Application::build`] starts.
+    pub recovery: RecoveryService,
+    /// Wakes the delivery worker when mail is enqueued.
+    pub mail_wake: Arc<Notify>,
 }
 
 /// Connects the database (running migrations), builds the adapters and the use cases.
@@ -57,27 +73,77 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?;
     let store = Arc::new(database.clone());
+    let hasher: Arc<dyn PasswordHasher> = Arc::new(hasher);
     let service = AuthService::new(
         store.clone() as Arc<dyn UserRepository>,
-        store as Arc<dyn SessionRepository>,
+        store.clone() as Arc<dyn SessionRepository>,
         Arc::new(tokens),
-        Arc::new(hasher) as Arc<dyn PasswordHasher>,
-        clock,
+        hasher.clone(),
+        clock.clone(),
         config.policy,
     );
-    Ok(Components { service, database })
+    let mail_wake = Arc::new(Notify::new());
+    let recovery = RecoveryService::new(
+        RecoveryPorts {
+            users: store.clone() as Arc<dyn UserRepository>,
+            tokens: store.clone() as Arc<dyn OneTimeTokenRepository>,
+            outbox: Arc::new(WakingOutbox::new(
+                store as Arc<dyn MailOutbox>,
+                mail_wake.clone(),
+            )),
+            mailer: mailer(config)?,
+            secrets: Arc::new(RandomSecretGenerator),
+            hasher,
+            clock,
+        },
+        config.recovery.clone(),
+    );
+    Ok(Components {
+        service,
+        database,
+        recovery,
+        mail_wake,
+    })
+}
+
+/// The SMTP mailer when `SMTP_URL` is set, the `.eml` file mailer otherwise.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let from = parse_sender(&config.mail.from)?;
+    Ok(match &config.mail.transport {
+        MailTransport::Smtp(url) => Arc::new(SmtpMailer::new(url, from, config.mail.smtp_timeout)?),
+        MailTransport::Directory(dir) => Arc::new(FileMailer::new(dir.clone(), from)),
+    })
 }
 
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    /// Sends the outbox's mail while the server runs; stopped with it.
+    mail_worker: DeliveryWorker,
 }
 
 impl Application {
     /// Builds everything and binds the listener (`PORT=0` picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let components = assemble(&config).await?;
+        match &config.mail.transport {
+            MailTransport::Directory(dir) => {
+                FileMailer::new(dir.clone(), parse_sender(&config.mail.from)?).ensure_dir()?;
+                log::info!(
+                    "mail is written as .eml files to {} (set SMTP_URL to send it)",
+                    dir.display()
+                );
+            }
+            MailTransport::Smtp(url) => {
+                log::info!("mail is sent through {}", auth_infra::db::redacted(url));
+            }
+        }
+        let mail_worker = spawn_delivery_worker(
+            components.recovery.clone(),
+            components.mail_wake.clone(),
+            config.mail.poll_interval,
+        );
         let address = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&address).map_err(|cause| StartError::Bind {
             address: address.clone(),
@@ -90,11 +156,13 @@ impl Application {
         let settings = config.api.clone();
         let readiness: Arc<dyn Readiness> = Arc::new(components.database.clone());
         let service = components.service.clone();
+        let recovery = components.recovery.clone();
         let mut server = HttpServer::new(move || {
             let api = AuthApi {
                 service: service.clone(),
                 readiness: readiness.clone(),
                 settings: settings.clone(),
+                recovery: recovery.clone(),
             };
             App::new()
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
@@ -114,6 +182,7 @@ impl Application {
         Ok(Self {
             server,
             address: bound,
+            mail_worker,
         })
     }
 
@@ -128,7 +197,9 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM (or the handle) stops it; in-flight requests finish.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        drop(self.mail_worker);
+        served
     }
 }
 

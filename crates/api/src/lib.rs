@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod middleware;
+pub mod recovery;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use actix_web::http::header::{HeaderName, AUTHORIZATION};
 use actix_web::middleware::from_fn;
 use actix_web::{web, Scope};
 use auth_domain::ports::Readiness;
+use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
 
 pub use error::{ApiError, FieldError};
@@ -58,12 +60,16 @@ pub struct AuthApi {
     pub service: AuthService,
     pub readiness: Arc<dyn Readiness>,
     pub settings: ApiSettings,
+    /// Email verification and password reset (issue "Account lifecycle").
+    pub recovery: RecoveryService,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
 ///
 /// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`.
 /// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`.
+/// Account recovery ([`recovery`]): `POST /verify-email/request` (protected),
+/// `POST /verify-email`, `POST /password-reset/request`, `POST /password-reset/confirm`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 pub fn scope(
     prefix: &str,
@@ -92,5 +98,15 @@ pub fn scope(
         .service(web::resource("/").route(web::get().to(h::home).wrap(protected())))
         .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
         .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
+        .service(
+            web::resource("/verify-email/request").route(
+                web::post()
+                    .to(recovery::request_email_verification)
+                    .wrap(protected()),
+            ),
+        )
+        .service(web::resource("/verify-email").post(recovery::verify_email))
+        .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
+        .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
         .default_service(web::to(h::not_found))
 }

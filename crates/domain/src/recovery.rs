@@ -387,12 +387,13 @@ impl RecoveryService {
         self.outbox.enqueue(&intent, self.clock.now()).await
     }
 
-    /// Sets a new password with a reset token; every session of the account ends.
+    /// Sets a new password with a reset token; every session of the account ends. Returns
+    /// whose password it was.
     pub async fn reset_password(
         &self,
         secret: &str,
         new_password: &Password,
-    ) -> Result<(), ResetPasswordError> {
+    ) -> Result<UserId, ResetPasswordError> {
         let digest = TokenDigest::of(secret);
         let now = self.clock.now();
         let token = self
@@ -422,7 +423,7 @@ impl RecoveryService {
         if !redeemed {
             return Err(ResetPasswordError::InvalidToken);
         }
-        Ok(())
+        Ok(user.id)
     }
 
     /// One delivery round: claims the due outbox entries and handles each. A failed send is

@@ -654,7 +654,8 @@ async fn reset_sets_the_new_hash_in_one_redemption() {
         .returning(|_, _, _, _, _| Ok(true));
     let svc = mocks.service();
 
-    svc.reset_password(SECRET, &new_password()).await.unwrap();
+    let reset = svc.reset_password(SECRET, &new_password()).await.unwrap();
+    assert_eq!(reset, user.id);
 }
 
 #[tokio::test]

@@ -5,6 +5,9 @@ mod rows;
 pub mod schema;
 mod sessions;
 mod users;
+// Issue "Account lifecycle": one-time tokens and the mail outbox.
+mod outbox;
+mod tokens;
 
 use std::time::Duration;
 
@@ -179,7 +182,8 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The store: implements `UserRepository`, `SessionRepository` and `Readiness`.
+/// The store: implements `UserRepository`, `SessionRepository`, `Readiness`,
+/// `OneTimeTokenRepository` and `MailOutbox`.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<Manager>,
