@@ -148,14 +148,14 @@ pub trait SecretGenerator: Send + Sync {
 #[async_trait]
 pub trait OneTimeTokenRepository: Send + Sync {
     /// Stores a new token. Its user exists (a token of a user deleted later goes with them).
-    async fn insert(&self, token: &OneTimeToken) -> Result<(), Fault>;
+    async fn insert_token(&self, token: &OneTimeToken) -> Result<(), Fault>;
 
     /// The token with this digest, used and expired ones included; `None` when there is none.
-    async fn find(&self, digest: &TokenDigest) -> Result<Option<OneTimeToken>, Fault>;
+    async fn find_token(&self, digest: &TokenDigest) -> Result<Option<OneTimeToken>, Fault>;
 
     /// Removes the token (one that was never delivered). Deleting a missing one is not an
     /// error.
-    async fn delete(&self, digest: &TokenDigest) -> Result<(), Fault>;
+    async fn delete_token(&self, digest: &TokenDigest) -> Result<(), Fault>;
 
     /// Removes every token that expired before `now`, used or not; returns how many.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, Fault>;
@@ -355,7 +355,7 @@ impl RecoveryService {
         let now = self.clock.now();
         let token = self
             .tokens
-            .find(&digest)
+            .find_token(&digest)
             .await?
             .filter(|token| token.is_usable(OneTimeTokenKind::VerifyEmail, now))
             .ok_or(VerifyEmailError::InvalidToken)?;
@@ -398,7 +398,7 @@ impl RecoveryService {
         let now = self.clock.now();
         let token = self
             .tokens
-            .find(&digest)
+            .find_token(&digest)
             .await?
             .filter(|token| token.is_usable(OneTimeTokenKind::PasswordReset, now))
             .ok_or(ResetPasswordError::InvalidToken)?;
@@ -471,7 +471,7 @@ impl RecoveryService {
             Err(error) => {
                 // Nobody received this token: it must not stay usable. A failure here only
                 // leaves a token whose secret no one knows, which expires.
-                let _ = self.tokens.delete(&digest).await;
+                let _ = self.tokens.delete_token(&digest).await;
                 self.failed(entry, now, error_chain(&error), error.is_permanent())
                     .await
             }
@@ -564,7 +564,7 @@ impl RecoveryService {
             expires_at: now + ttl,
             used_at: None,
         };
-        self.tokens.insert(&token).await?;
+        self.tokens.insert_token(&token).await?;
         Ok(secret)
     }
 }

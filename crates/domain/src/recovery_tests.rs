@@ -111,7 +111,7 @@ impl Mocks {
     /// `find` of the fixed digest answers `found`.
     fn token_found(&mut self, found: Option<OneTimeToken>) {
         self.tokens
-            .expect_find()
+            .expect_find_token()
             .withf(|d| *d == digest())
             .times(1)
             .return_once(move |_| Ok(found));
@@ -182,7 +182,7 @@ async fn reset_request_only_enqueues_and_never_looks_the_account_up() {
     mocks.users.expect_find_by_email().never();
     mocks.users.expect_find_by_id().never();
     mocks.mailer.expect_send().never();
-    mocks.tokens.expect_insert().never();
+    mocks.tokens.expect_insert_token().never();
     mocks
         .outbox
         .expect_enqueue()
@@ -256,7 +256,7 @@ async fn reset_for_an_unknown_email_sends_nothing_and_finishes_the_entry() {
         .times(1)
         .returning(|_| Ok(None));
     mocks.secrets.expect_generate().never();
-    mocks.tokens.expect_insert().never();
+    mocks.tokens.expect_insert_token().never();
     mocks.mailer.expect_send().never();
     mocks
         .outbox
@@ -286,7 +286,7 @@ async fn reset_for_an_inactive_account_sends_nothing() {
         .expect_find_by_email()
         .times(1)
         .return_once(move |_| Ok(Some(inactive)));
-    mocks.tokens.expect_insert().never();
+    mocks.tokens.expect_insert_token().never();
     mocks.mailer.expect_send().never();
     mocks.outbox.expect_finish().times(1).returning(|_| Ok(()));
     let svc = mocks.service();
@@ -309,7 +309,7 @@ async fn reset_for_a_known_email_stores_only_the_digest_and_mails_the_link() {
     mocks.generates_secret();
     let stored = recorded::<OneTimeToken>();
     let sink = stored.clone();
-    mocks.tokens.expect_insert().times(1).returning(move |token| {
+    mocks.tokens.expect_insert_token().times(1).returning(move |token| {
         sink.lock().unwrap().push(token.clone());
         Ok(())
     });
@@ -366,7 +366,7 @@ async fn a_failed_send_deletes_the_undelivered_token_and_retries_with_backoff() 
         .times(1)
         .return_once(move |_| Ok(Some(found)));
     mocks.generates_secret();
-    mocks.tokens.expect_insert().times(1).returning(|_| Ok(()));
+    mocks.tokens.expect_insert_token().times(1).returning(|_| Ok(()));
     mocks
         .mailer
         .expect_send()
@@ -374,7 +374,7 @@ async fn a_failed_send_deletes_the_undelivered_token_and_retries_with_backoff() 
         .returning(|_| Err(MailError::transient("connection refused")));
     mocks
         .tokens
-        .expect_delete()
+        .expect_delete_token()
         .withf(|d| *d == digest())
         .times(1)
         .returning(|_| Ok(()));
@@ -416,13 +416,13 @@ async fn the_last_attempt_or_a_permanent_failure_gives_up() {
             .times(1)
             .return_once(move |_| Ok(Some(found)));
         mocks.generates_secret();
-        mocks.tokens.expect_insert().times(1).returning(|_| Ok(()));
+        mocks.tokens.expect_insert_token().times(1).returning(|_| Ok(()));
         mocks
             .mailer
             .expect_send()
             .times(1)
             .return_once(move |_| Err(error));
-        mocks.tokens.expect_delete().times(1).returning(|_| Ok(()));
+        mocks.tokens.expect_delete_token().times(1).returning(|_| Ok(()));
         mocks.outbox.expect_retry_at().never();
         mocks
             .outbox
@@ -477,7 +477,7 @@ async fn verification_mail_is_dropped_when_the_email_changed_since_the_request()
         1,
     );
     mocks.user_by_id(Some(user));
-    mocks.tokens.expect_insert().never();
+    mocks.tokens.expect_insert_token().never();
     mocks.mailer.expect_send().never();
     mocks.outbox.expect_finish().times(1).returning(|_| Ok(()));
     let svc = mocks.service();
@@ -502,7 +502,7 @@ async fn verification_mail_carries_a_token_bound_to_the_email() {
     let expected_user = user.id;
     mocks
         .tokens
-        .expect_insert()
+        .expect_insert_token()
         .withf(move |token| {
             token.kind == OneTimeTokenKind::VerifyEmail
                 && token.user_id == expected_user

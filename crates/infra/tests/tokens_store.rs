@@ -134,17 +134,17 @@ async fn tokens_round_trip_and_unknown_digests_are_none(db: TestDatabase) {
     let store = store(&db);
     let user = new_user(&store, "ann@example.com").await;
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-1");
-    store.insert(&stored).await.unwrap();
+    store.insert_token(&stored).await.unwrap();
 
-    assert_eq!(store.find(&stored.digest).await.unwrap(), Some(stored));
-    assert_eq!(store.find(&TokenDigest::of("other")).await.unwrap(), None);
+    assert_eq!(store.find_token(&stored.digest).await.unwrap(), Some(stored));
+    assert_eq!(store.find_token(&TokenDigest::of("other")).await.unwrap(), None);
 }
 
 async fn verification_is_redeemed_once_and_marks_the_user(db: TestDatabase) {
     let store = store(&db);
     let user = new_user(&store, "ann@example.com").await;
     let stored = token(&user, OneTimeTokenKind::VerifyEmail, "secret-v");
-    store.insert(&stored).await.unwrap();
+    store.insert_token(&stored).await.unwrap();
     let at = now();
 
     let first = store
@@ -158,7 +158,7 @@ async fn verification_is_redeemed_once_and_marks_the_user(db: TestDatabase) {
 
     assert!(first && !second);
     assert!(store.find_by_id(user.id).await.unwrap().unwrap().is_verified);
-    let used = store.find(&stored.digest).await.unwrap().unwrap();
+    let used = store.find_token(&stored.digest).await.unwrap().unwrap();
     assert_eq!(used.used_at, Some(at));
 }
 
@@ -166,7 +166,7 @@ async fn verification_for_a_changed_email_writes_nothing(db: TestDatabase) {
     let store = store(&db);
     let user = new_user(&store, "ann@example.com").await;
     let stored = token(&user, OneTimeTokenKind::VerifyEmail, "secret-v");
-    store.insert(&stored).await.unwrap();
+    store.insert_token(&stored).await.unwrap();
     execute(
         &db,
         &format!(
@@ -184,7 +184,7 @@ async fn verification_for_a_changed_email_writes_nothing(db: TestDatabase) {
     assert!(!store.find_by_id(user.id).await.unwrap().unwrap().is_verified);
     // The transaction rolled back: the token was not spent either.
     assert_eq!(
-        store.find(&stored.digest).await.unwrap().unwrap().used_at,
+        store.find_token(&stored.digest).await.unwrap().unwrap().used_at,
         None
     );
 }
@@ -195,8 +195,8 @@ async fn expired_wrong_kind_and_foreign_tokens_are_not_redeemed(db: TestDatabase
     let other = new_user(&store, "bob@example.com").await;
     let verify = token(&user, OneTimeTokenKind::VerifyEmail, "v");
     let reset = token(&user, OneTimeTokenKind::PasswordReset, "r");
-    store.insert(&verify).await.unwrap();
-    store.insert(&reset).await.unwrap();
+    store.insert_token(&verify).await.unwrap();
+    store.insert_token(&reset).await.unwrap();
     let expected = PasswordHash::new(OLD_HASH.into());
     let new_hash = PasswordHash::new(NEW_HASH.into());
 
@@ -225,7 +225,7 @@ async fn expired_wrong_kind_and_foreign_tokens_are_not_redeemed(db: TestDatabase
     assert_eq!(hash_of(&store, &other).await, OLD_HASH);
     assert!(!store.find_by_id(user.id).await.unwrap().unwrap().is_verified);
     for digest in [&verify.digest, &reset.digest] {
-        assert_eq!(store.find(digest).await.unwrap().unwrap().used_at, None);
+        assert_eq!(store.find_token(digest).await.unwrap().unwrap().used_at, None);
     }
 }
 
@@ -239,7 +239,7 @@ async fn reset_replaces_the_hash_and_ends_every_session_of_the_user(db: TestData
     ];
     let bystander = new_session(&store, &other).await;
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-r");
-    store.insert(&stored).await.unwrap();
+    store.insert_token(&stored).await.unwrap();
     let (expected, new_hash) = (
         PasswordHash::new(OLD_HASH.into()),
         PasswordHash::new(NEW_HASH.into()),
@@ -269,7 +269,7 @@ async fn reset_after_a_password_change_writes_nothing(db: TestDatabase) {
     let user = new_user(&store, "ann@example.com").await;
     let session = new_session(&store, &user).await;
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-r");
-    store.insert(&stored).await.unwrap();
+    store.insert_token(&stored).await.unwrap();
     let changed = PasswordHash::new("$2b$04$changed-by-another-route".into());
     store.update_password_hash(user.id, &changed).await.unwrap();
 
@@ -288,7 +288,7 @@ async fn reset_after_a_password_change_writes_nothing(db: TestDatabase) {
     assert_eq!(hash_of(&store, &user).await, changed.as_str());
     assert!(!revoked(&store, &session).await);
     assert_eq!(
-        store.find(&stored.digest).await.unwrap().unwrap().used_at,
+        store.find_token(&stored.digest).await.unwrap().unwrap().used_at,
         None
     );
 }
@@ -297,7 +297,7 @@ async fn concurrent_redemptions_of_one_token_succeed_once(db: TestDatabase) {
     let store = Arc::new(store(&db));
     let user = new_user(&store, "ann@example.com").await;
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-r");
-    store.insert(&stored).await.unwrap();
+    store.insert_token(&stored).await.unwrap();
 
     let attempts = (0..8).map(|_| {
         let (store, digest, id) = (store.clone(), stored.digest.clone(), user.id);
@@ -333,16 +333,16 @@ async fn delete_and_purge_remove_tokens(db: TestDatabase) {
     };
     let undelivered = token(&user, OneTimeTokenKind::PasswordReset, "undelivered");
     for stored in [&live, &expired, &undelivered] {
-        store.insert(stored).await.unwrap();
+        store.insert_token(stored).await.unwrap();
     }
 
-    store.delete(&undelivered.digest).await.unwrap();
-    store.delete(&undelivered.digest).await.unwrap(); // missing: not an error
+    store.delete_token(&undelivered.digest).await.unwrap();
+    store.delete_token(&undelivered.digest).await.unwrap(); // missing: not an error
     assert_eq!(store.purge_expired(now()).await.unwrap(), 1);
 
-    assert!(store.find(&live.digest).await.unwrap().is_some());
-    assert!(store.find(&expired.digest).await.unwrap().is_none());
-    assert!(store.find(&undelivered.digest).await.unwrap().is_none());
+    assert!(store.find_token(&live.digest).await.unwrap().is_some());
+    assert!(store.find_token(&expired.digest).await.unwrap().is_none());
+    assert!(store.find_token(&undelivered.digest).await.unwrap().is_none());
 }
 
 async fn revoke_all_for_user_ends_only_that_users_live_sessions(db: TestDatabase) {

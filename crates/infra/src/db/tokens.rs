@@ -109,7 +109,7 @@ fn use_token(
 
 #[async_trait]
 impl OneTimeTokenRepository for Database {
-    async fn insert(&self, token: &OneTimeToken) -> Result<(), Fault> {
+    async fn insert_token(&self, token: &OneTimeToken) -> Result<(), Fault> {
         let row = TokenRow::from(token);
         self.run(move |conn| {
             diesel::insert_into(one_time_tokens::table)
@@ -121,7 +121,7 @@ impl OneTimeTokenRepository for Database {
         .map_err(Fault::from)
     }
 
-    async fn find(&self, digest: &TokenDigest) -> Result<Option<OneTimeToken>, Fault> {
+    async fn find_token(&self, digest: &TokenDigest) -> Result<Option<OneTimeToken>, Fault> {
         let digest = digest.as_str().to_owned();
         self.run(move |conn| {
             let row = one_time_tokens::table
@@ -135,7 +135,7 @@ impl OneTimeTokenRepository for Database {
         .map_err(Fault::from)
     }
 
-    async fn delete(&self, digest: &TokenDigest) -> Result<(), Fault> {
+    async fn delete_token(&self, digest: &TokenDigest) -> Result<(), Fault> {
         let digest = digest.as_str().to_owned();
         self.run(move |conn| {
             diesel::delete(one_time_tokens::table.find(digest)).execute(conn)?;
