@@ -324,8 +324,14 @@ impl Config {
             },
             from: {
                 let from = text("MAIL_FROM", "auth-server <no-reply@localhost>");
-                auth_infra::mail::parse_sender(&from)
-                    .map_err(|_| invalid("MAIL_FROM", format!("{from:?} is not a mailbox: use addr@domain or \"Name <addr@domain>\"")))?;
+                auth_infra::mail::parse_sender(&from).map_err(|_| {
+                    invalid(
+                        "MAIL_FROM",
+                        format!(
+                            "{from:?} is not a mailbox: use addr@domain or \"Name <addr@domain>\""
+                        ),
+                    )
+                })?;
                 from
             },
             smtp_timeout: duration("SMTP_TIMEOUT", "30s", false)?,
@@ -461,3 +467,7 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
         ))),
     }
 }
+
+#[cfg(test)]
+#[path = "config_mail_tests.rs"]
+mod mail_tests;

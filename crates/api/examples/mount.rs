@@ -15,10 +15,14 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use auth_api::{middleware::require_auth, ApiSettings, AuthApi};
 use auth_domain::mail::MailOutbox;
 use auth_domain::ports::{Clock, PasswordHasher, Readiness, SessionRepository, UserRepository};
-use auth_domain::recovery::{OneTimeTokenRepository, RecoveryPolicy, RecoveryPorts, RecoveryService};
+use auth_domain::recovery::{
+    OneTimeTokenRepository, RecoveryPolicy, RecoveryPorts, RecoveryService,
+};
 use auth_domain::{AuthService, Principal, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
-use auth_infra::mail::{parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, WakingOutbox};
+use auth_infra::mail::{
+    parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, WakingOutbox,
+};
 use auth_infra::{
     BcryptHasher, Database, DatabaseOptions, JwtSettings, JwtTokenService, RandomSecretGenerator,
     SystemClock,

@@ -22,6 +22,6 @@ pub use user::{AccountKind, NewUser, Role, User, UserId};
 pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError};
 
 #[cfg(test)]
-mod service_tests;
-#[cfg(test)]
 mod recovery_tests;
+#[cfg(test)]
+mod service_tests;

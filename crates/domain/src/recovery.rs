@@ -273,9 +273,14 @@ pub enum DeliveryOutcome {
     /// or its email changed since the request.
     NothingToSend,
     /// The attempt failed; the entry is due again at `at`.
-    Retrying { at: DateTime<Utc>, error: String },
+    Retrying {
+        at: DateTime<Utc>,
+        error: String,
+    },
     /// The attempt failed and no other will be made.
-    GaveUp { error: String },
+    GaveUp {
+        error: String,
+    },
     /// The outbox could not be updated; the entry's claim runs out and it is tried again.
     StoreFault(Fault),
 }
@@ -528,9 +533,12 @@ impl RecoveryService {
                 Ok(Some((message, secret.digest())))
             }
             MailIntent::VerifyEmail { user_id, email } => {
-                let Some(user) = self.users.find_by_id(*user_id).await?.filter(|user| {
-                    user.is_active && !user.is_verified && &user.email == email
-                }) else {
+                let Some(user) = self
+                    .users
+                    .find_by_id(*user_id)
+                    .await?
+                    .filter(|user| user.is_active && !user.is_verified && &user.email == email)
+                else {
                     return Ok(None);
                 };
                 let secret = self

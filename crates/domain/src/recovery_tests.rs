@@ -13,8 +13,8 @@ use crate::mail::{MailError, MailIntent, MailMessage, MockMailOutbox, MockMailer
 use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
 use crate::recovery::{
     password_fingerprint, DeliveryOutcome, MockOneTimeTokenRepository, MockSecretGenerator,
-    OneTimeSecret, OneTimeToken, OneTimeTokenKind, RecoveryPolicy, RecoveryPorts,
-    RecoveryService, ResetPasswordError, TokenDigest, VerificationRequest, VerifyEmailError,
+    OneTimeSecret, OneTimeToken, OneTimeTokenKind, RecoveryPolicy, RecoveryPorts, RecoveryService,
+    ResetPasswordError, TokenDigest, VerificationRequest, VerifyEmailError,
 };
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, Password, PasswordHash};
@@ -309,16 +309,24 @@ async fn reset_for_a_known_email_stores_only_the_digest_and_mails_the_link() {
     mocks.generates_secret();
     let stored = recorded::<OneTimeToken>();
     let sink = stored.clone();
-    mocks.tokens.expect_insert_token().times(1).returning(move |token| {
-        sink.lock().unwrap().push(token.clone());
-        Ok(())
-    });
+    mocks
+        .tokens
+        .expect_insert_token()
+        .times(1)
+        .returning(move |token| {
+            sink.lock().unwrap().push(token.clone());
+            Ok(())
+        });
     let sent = recorded::<MailMessage>();
     let outbox = sent.clone();
-    mocks.mailer.expect_send().times(1).returning(move |message| {
-        outbox.lock().unwrap().push(message.clone());
-        Ok(())
-    });
+    mocks
+        .mailer
+        .expect_send()
+        .times(1)
+        .returning(move |message| {
+            outbox.lock().unwrap().push(message.clone());
+            Ok(())
+        });
     mocks
         .outbox
         .expect_finish()
@@ -349,9 +357,9 @@ async fn reset_for_a_known_email_stores_only_the_digest_and_mails_the_link() {
 
     let message = sent.lock().unwrap()[0].clone();
     assert_eq!(message.to, email());
-    assert!(message
-        .text
-        .contains(&format!("https://app.example.com/reset-password?token={SECRET}")));
+    assert!(message.text.contains(&format!(
+        "https://app.example.com/reset-password?token={SECRET}"
+    )));
     assert!(message.text.contains("within 1 hour"));
 }
 
@@ -366,7 +374,11 @@ async fn a_failed_send_deletes_the_undelivered_token_and_retries_with_backoff() 
         .times(1)
         .return_once(move |_| Ok(Some(found)));
     mocks.generates_secret();
-    mocks.tokens.expect_insert_token().times(1).returning(|_| Ok(()));
+    mocks
+        .tokens
+        .expect_insert_token()
+        .times(1)
+        .returning(|_| Ok(()));
     mocks
         .mailer
         .expect_send()
@@ -416,13 +428,21 @@ async fn the_last_attempt_or_a_permanent_failure_gives_up() {
             .times(1)
             .return_once(move |_| Ok(Some(found)));
         mocks.generates_secret();
-        mocks.tokens.expect_insert_token().times(1).returning(|_| Ok(()));
+        mocks
+            .tokens
+            .expect_insert_token()
+            .times(1)
+            .returning(|_| Ok(()));
         mocks
             .mailer
             .expect_send()
             .times(1)
             .return_once(move |_| Err(error));
-        mocks.tokens.expect_delete_token().times(1).returning(|_| Ok(()));
+        mocks
+            .tokens
+            .expect_delete_token()
+            .times(1)
+            .returning(|_| Ok(()));
         mocks.outbox.expect_retry_at().never();
         mocks
             .outbox
@@ -517,9 +537,9 @@ async fn verification_mail_carries_a_token_bound_to_the_email() {
         .expect_send()
         .withf(|message| {
             message.to.as_str() == EMAIL
-                && message
-                    .text
-                    .contains(&format!("https://app.example.com/verify-email?token={SECRET}"))
+                && message.text.contains(&format!(
+                    "https://app.example.com/verify-email?token={SECRET}"
+                ))
         })
         .times(1)
         .returning(|_| Ok(()));

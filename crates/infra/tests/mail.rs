@@ -40,13 +40,21 @@ fn assert_parses_as(raw: &[u8], sent: &MailMessage) {
         .parse(raw)
         .expect("an RFC 5322 message");
     assert_eq!(parsed.subject(), Some(sent.subject.as_str()));
-    let to = parsed.to().and_then(|to| to.first()).and_then(|a| a.address());
+    let to = parsed
+        .to()
+        .and_then(|to| to.first())
+        .and_then(|a| a.address());
     assert_eq!(to, Some(sent.to.as_str()));
-    let from = parsed.from().and_then(|f| f.first()).and_then(|a| a.address());
+    let from = parsed
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address());
     assert_eq!(from, Some("no-reply@example.com"));
     assert!(parsed.date().is_some(), "Date header");
     assert!(
-        parsed.message_id().is_some_and(|id| id.ends_with("@example.com")),
+        parsed
+            .message_id()
+            .is_some_and(|id| id.ends_with("@example.com")),
         "Message-ID {:?}",
         parsed.message_id()
     );
@@ -89,7 +97,10 @@ async fn smtp_refused_recipient_is_a_permanent_failure() {
         .unwrap();
     let mailer = smtp_mailer(&sink.url());
 
-    let error = mailer.send(&message("nobody@example.com")).await.unwrap_err();
+    let error = mailer
+        .send(&message("nobody@example.com"))
+        .await
+        .unwrap_err();
 
     assert!(matches!(error, MailError::Permanent(_)), "{error:?}");
     assert!(sink.received().is_empty());
@@ -170,7 +181,11 @@ async fn file_mailer_writes_one_whole_eml_per_message() {
     mailer.send(&second).await.unwrap();
 
     let files = entries(&dir);
-    assert_eq!(files.len(), 2, "{files:?}: no temporary file is left behind");
+    assert_eq!(
+        files.len(),
+        2,
+        "{files:?}: no temporary file is left behind"
+    );
     assert!(files
         .iter()
         .all(|file| file.extension().is_some_and(|e| e == "eml")));

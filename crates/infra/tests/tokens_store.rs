@@ -136,8 +136,14 @@ async fn tokens_round_trip_and_unknown_digests_are_none(db: TestDatabase) {
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-1");
     store.insert_token(&stored).await.unwrap();
 
-    assert_eq!(store.find_token(&stored.digest).await.unwrap(), Some(stored));
-    assert_eq!(store.find_token(&TokenDigest::of("other")).await.unwrap(), None);
+    assert_eq!(
+        store.find_token(&stored.digest).await.unwrap(),
+        Some(stored)
+    );
+    assert_eq!(
+        store.find_token(&TokenDigest::of("other")).await.unwrap(),
+        None
+    );
 }
 
 async fn verification_is_redeemed_once_and_marks_the_user(db: TestDatabase) {
@@ -157,7 +163,14 @@ async fn verification_is_redeemed_once_and_marks_the_user(db: TestDatabase) {
         .unwrap();
 
     assert!(first && !second);
-    assert!(store.find_by_id(user.id).await.unwrap().unwrap().is_verified);
+    assert!(
+        store
+            .find_by_id(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified
+    );
     let used = store.find_token(&stored.digest).await.unwrap().unwrap();
     assert_eq!(used.used_at, Some(at));
 }
@@ -181,10 +194,22 @@ async fn verification_for_a_changed_email_writes_nothing(db: TestDatabase) {
         .unwrap();
 
     assert!(!redeemed);
-    assert!(!store.find_by_id(user.id).await.unwrap().unwrap().is_verified);
+    assert!(
+        !store
+            .find_by_id(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified
+    );
     // The transaction rolled back: the token was not spent either.
     assert_eq!(
-        store.find_token(&stored.digest).await.unwrap().unwrap().used_at,
+        store
+            .find_token(&stored.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
         None
     );
 }
@@ -223,9 +248,19 @@ async fn expired_wrong_kind_and_foreign_tokens_are_not_redeemed(db: TestDatabase
 
     assert_eq!(hash_of(&store, &user).await, OLD_HASH);
     assert_eq!(hash_of(&store, &other).await, OLD_HASH);
-    assert!(!store.find_by_id(user.id).await.unwrap().unwrap().is_verified);
+    assert!(
+        !store
+            .find_by_id(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_verified
+    );
     for digest in [&verify.digest, &reset.digest] {
-        assert_eq!(store.find_token(digest).await.unwrap().unwrap().used_at, None);
+        assert_eq!(
+            store.find_token(digest).await.unwrap().unwrap().used_at,
+            None
+        );
     }
 }
 
@@ -288,7 +323,12 @@ async fn reset_after_a_password_change_writes_nothing(db: TestDatabase) {
     assert_eq!(hash_of(&store, &user).await, changed.as_str());
     assert!(!revoked(&store, &session).await);
     assert_eq!(
-        store.find_token(&stored.digest).await.unwrap().unwrap().used_at,
+        store
+            .find_token(&stored.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
         None
     );
 }
@@ -342,7 +382,11 @@ async fn delete_and_purge_remove_tokens(db: TestDatabase) {
 
     assert!(store.find_token(&live.digest).await.unwrap().is_some());
     assert!(store.find_token(&expired.digest).await.unwrap().is_none());
-    assert!(store.find_token(&undelivered.digest).await.unwrap().is_none());
+    assert!(store
+        .find_token(&undelivered.digest)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn revoke_all_for_user_ends_only_that_users_live_sessions(db: TestDatabase) {
@@ -378,27 +422,51 @@ async fn outbox_entries_are_leased_retried_given_up_and_finished(db: TestDatabas
         user_id: user.id,
         email: user.email.clone(),
     };
-    store.enqueue(&reset_intent("x@example.com"), t0).await.unwrap();
-    store.enqueue(&verify, t0 + TimeDelta::milliseconds(1)).await.unwrap();
+    store
+        .enqueue(&reset_intent("x@example.com"), t0)
+        .await
+        .unwrap();
+    store
+        .enqueue(&verify, t0 + TimeDelta::milliseconds(1))
+        .await
+        .unwrap();
     let lease = TimeDelta::minutes(5);
 
     // Nothing is due before its time.
     let early = t0 - TimeDelta::seconds(1);
-    assert!(store.claim_due(early, early + lease, 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_due(early, early + lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     let at = t0 + TimeDelta::seconds(1);
     let claimed = store.claim_due(at, at + lease, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    assert_eq!(claimed[0].intent, reset_intent("x@example.com"), "oldest first");
+    assert_eq!(
+        claimed[0].intent,
+        reset_intent("x@example.com"),
+        "oldest first"
+    );
     assert_eq!(claimed[1].intent, verify);
     assert!(claimed.iter().all(|entry| entry.attempts == 1));
     // Leased: nobody else gets them while the claim runs.
-    assert!(store.claim_due(at, at + lease, 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_due(at, at + lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // The first fails and is due again later; the second is given up.
     let retry = at + TimeDelta::seconds(30);
-    store.retry_at(claimed[0].id, retry, "connection refused").await.unwrap();
-    store.give_up(claimed[1].id, at, "550 no such user").await.unwrap();
+    store
+        .retry_at(claimed[0].id, retry, "connection refused")
+        .await
+        .unwrap();
+    store
+        .give_up(claimed[1].id, at, "550 no such user")
+        .await
+        .unwrap();
     let before_retry = retry - TimeDelta::seconds(1);
     assert!(store
         .claim_due(before_retry, before_retry + lease, 10)
@@ -415,12 +483,19 @@ async fn outbox_entries_are_leased_retried_given_up_and_finished(db: TestDatabas
         .claim_due(after_lease, after_lease + lease, 10)
         .await
         .unwrap();
-    assert_eq!((taken_over[0].id, taken_over[0].attempts), (claimed[0].id, 3));
+    assert_eq!(
+        (taken_over[0].id, taken_over[0].attempts),
+        (claimed[0].id, 3)
+    );
 
     store.finish(taken_over[0].id).await.unwrap();
     store.finish(taken_over[0].id).await.unwrap(); // missing: not an error
     let later = after_lease + lease * 2;
-    assert!(store.claim_due(later, later + lease, 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_due(later, later + lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn outbox_honours_the_limit(db: TestDatabase) {

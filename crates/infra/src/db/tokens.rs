@@ -45,7 +45,8 @@ impl TryFrom<TokenRow> for OneTimeToken {
     type Error = Fault;
 
     fn try_from(row: TokenRow) -> Result<Self, Fault> {
-        let corrupt = |what: &str| Fault::internal(format!("stored one-time token {what} is invalid"));
+        let corrupt =
+            |what: &str| Fault::internal(format!("stored one-time token {what} is invalid"));
         Ok(OneTimeToken {
             kind: OneTimeTokenKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
             user_id: UserId(Uuid::parse_str(&row.user_id).map_err(|_| corrupt("user id"))?),
@@ -148,10 +149,9 @@ impl OneTimeTokenRepository for Database {
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, Fault> {
         let now = naive(now);
         self.run(move |conn| {
-            let purged = diesel::delete(
-                one_time_tokens::table.filter(one_time_tokens::expires_at.lt(now)),
-            )
-            .execute(conn)?;
+            let purged =
+                diesel::delete(one_time_tokens::table.filter(one_time_tokens::expires_at.lt(now)))
+                    .execute(conn)?;
             Ok(purged as u64)
         })
         .await
@@ -208,7 +208,13 @@ impl OneTimeTokenRepository for Database {
         );
         self.run(move |conn| {
             redeemed(conn.transaction::<(), Redemption, _>(|conn| {
-                use_token(conn, &digest, OneTimeTokenKind::PasswordReset, &user_id, now)?;
+                use_token(
+                    conn,
+                    &digest,
+                    OneTimeTokenKind::PasswordReset,
+                    &user_id,
+                    now,
+                )?;
                 // Compare-and-set on the hash the caller read: a password changed meanwhile
                 // (by any route) refuses the reset instead of being overwritten.
                 let replaced = diesel::update(

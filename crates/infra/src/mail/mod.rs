@@ -40,11 +40,10 @@ pub fn parse_sender(raw: &str) -> Result<Mailbox, MailSetupError> {
 
 /// The message as both adapters write it.
 fn build(from: &Mailbox, message: &MailMessage) -> Result<Message, MailError> {
-    let to = message
-        .to
-        .as_str()
-        .parse::<Address>()
-        .map_err(|error| MailError::permanent(format!("recipient address not usable: {error}")))?;
+    let to =
+        message.to.as_str().parse::<Address>().map_err(|error| {
+            MailError::permanent(format!("recipient address not usable: {error}"))
+        })?;
     // The sender's domain names the Message-ID, so it does not depend on the host name.
     let message_id = format!("<{}@{}>", Uuid::new_v4().simple(), from.email.domain());
     Message::builder()
@@ -88,6 +87,9 @@ mod tests {
             assert!(formatted.contains(header), "{header:?} in {formatted}");
         }
         assert!(formatted.contains("\r\nDate: "), "{formatted}");
-        assert!(formatted.contains("@example.com>\r\n"), "Message-ID: {formatted}");
+        assert!(
+            formatted.contains("@example.com>\r\n"),
+            "Message-ID: {formatted}"
+        );
     }
 }

@@ -104,9 +104,9 @@ fn log_report(report: &DeliveryReport) {
         DeliveryOutcome::NothingToSend => {
             log::info!("mail {id} ({kind}) dropped: nothing to send");
         }
-        DeliveryOutcome::Retrying { at, error } => log::warn!(
-            "mail {id} ({kind}) attempt {attempt} failed, next attempt at {at}: {error}"
-        ),
+        DeliveryOutcome::Retrying { at, error } => {
+            log::warn!("mail {id} ({kind}) attempt {attempt} failed, next attempt at {at}: {error}")
+        }
         DeliveryOutcome::GaveUp { error } => {
             log::error!("mail {id} ({kind}) given up after attempt {attempt}: {error}");
         }
