@@ -42,11 +42,11 @@ impl fmt::Debug for MailMessage {
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// Worth retrying: the server is unreachable, timed out, or answered with a 4xx.
-    #[error("transient mail failure: {0}")]
+    #[error("transient mail failure")]
     Transient(#[source] BoxError),
     /// Retrying the same message cannot help: the server refused it for good (5xx), or the
     /// message could not be built (an address the transport cannot use).
-    #[error("permanent mail failure: {0}")]
+    #[error("permanent mail failure")]
     Permanent(#[source] BoxError),
 }
 

@@ -104,7 +104,8 @@ impl TokenDigest {
 impl fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A digest is not a secret, but a prefix is all a log reader needs.
-        write!(f, "TokenDigest({}…)", &self.0[..self.0.len().min(8)])
+        let prefix: String = self.0.chars().take(8).collect();
+        write!(f, "TokenDigest({prefix}…)")
     }
 }
 
@@ -577,13 +578,17 @@ impl RecoveryService {
     }
 }
 
-/// `error: cause: cause…`, for the outbox's last error and the log.
+/// `error: cause: cause…`, for the outbox's last error and the log. A cause some error already
+/// printed as part of its own message (lettre's do) is not repeated.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
+        let text = cause.to_string();
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
         source = cause.source();
     }
     chain
@@ -669,6 +674,18 @@ mod tests {
         assert_eq!(policy.backoff(3), TimeDelta::seconds(120));
         assert_eq!(policy.backoff(5), TimeDelta::minutes(5));
         assert_eq!(policy.backoff(u32::MAX), TimeDelta::minutes(5));
+    }
+
+    #[test]
+    fn error_chains_do_not_repeat_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("connection error: refused")]
+        struct Echoing(#[source] std::io::Error);
+        let error = crate::mail::MailError::transient(Echoing(std::io::Error::other("refused")));
+        assert_eq!(
+            error_chain(&error),
+            "transient mail failure: connection error: refused"
+        );
     }
 
     #[test]
