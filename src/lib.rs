@@ -139,11 +139,6 @@ impl Application {
                 log::info!("mail is sent through {}", auth_infra::db::redacted(url));
             }
         }
-        let mail_worker = spawn_delivery_worker(
-            components.recovery.clone(),
-            components.mail_wake.clone(),
-            config.mail.poll_interval,
-        );
         let address = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&address).map_err(|cause| StartError::Bind {
             address: address.clone(),
@@ -179,6 +174,12 @@ impl Application {
                 cause,
             })?
             .run();
+        // Started last, so a server that fails to start leaves no worker behind.
+        let mail_worker = spawn_delivery_worker(
+            components.recovery.clone(),
+            components.mail_wake.clone(),
+            config.mail.poll_interval,
+        );
         Ok(Self {
             server,
             address: bound,
