@@ -5,13 +5,16 @@ CARGO ?= cargo
 # Where the PostgreSQL tests create their throw-away databases.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint fmt build release clean help
+.PHONY: run test lint fmt build release clean help bench docs-check fuzz-api
 
 help:
 	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
 	@echo "make test    - every test: domain, adapters on SQLite + PostgreSQL, end-to-end"
 	@echo "make lint    - rustfmt check + clippy -D warnings"
 	@echo "make release - optimised binary in target/release/auth-server"
+	@echo "make bench   - wrk load figures on SQLite and PostgreSQL into bench/RESULTS.md"
+	@echo "make docs-check - /docs rendered in headless Chromium: every route, no console error"
+	@echo "make fuzz-api   - schemathesis against /openapi.json: no 5xx, no schema violation"
 
 run:
 	$(CARGO) run --release --bin auth-server -- serve
@@ -34,3 +37,12 @@ release:
 
 clean:
 	$(CARGO) clean
+
+bench:
+	bash bench/run.sh
+
+docs-check:
+	bash scripts/docs-check.sh
+
+fuzz-api:
+	bash scripts/fuzz-api.sh

@@ -4,3 +4,6 @@
 
 mod helpers;
 mod seed_flow;
+mod faults;
+mod instances;
+mod observability;

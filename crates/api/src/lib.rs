@@ -14,6 +14,8 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod middleware;
+pub mod observability;
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -62,7 +64,8 @@ pub struct AuthApi {
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
 ///
-/// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`.
+/// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`,
+/// `GET /metrics` (when [`observability::Metrics`] are registered), `GET /openapi.json`, `GET /docs`.
 /// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 pub fn scope(
@@ -92,5 +95,8 @@ pub fn scope(
         .service(web::resource("/").route(web::get().to(h::home).wrap(protected())))
         .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
         .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
+        .service(web::resource("/metrics").get(observability::metrics))
+        .service(web::resource("/openapi.json").get(openapi::openapi_json))
+        .service(web::resource("/docs").get(openapi::docs))
         .default_service(web::to(h::not_found))
 }
