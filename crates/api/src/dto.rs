@@ -12,7 +12,7 @@ use crate::error::{ApiError, FieldError};
 /// `UserOut`: a user as the API shows it. No password, no hash.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
-    #[schema(format = Uuid)]
+    #[schema(format = "uuid")]
     pub id: String,
     #[schema(format = Email)]
     pub email: String,

@@ -14,7 +14,7 @@ use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
 

@@ -184,7 +184,7 @@ fn rename_property(schema: &mut Value, from: &str, to: &str) {
     }
     if let Some(required) = schema["required"].as_array_mut() {
         for name in required.iter_mut() {
-            if name == from {
+            if name.as_str() == Some(from) {
                 *name = Value::from(to);
             }
         }
