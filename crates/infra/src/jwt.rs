@@ -94,9 +94,11 @@ impl JwtTokenService {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.set_issuer(&[settings.issuer.as_str()]);
-        match &settings.audience {
-            Some(audience) => validation.set_audience(&[audience.as_str()]),
-            None => validation.validate_aud = false,
+        // `aud` is always checked: when one is configured a token must carry it, and when none
+        // is, jsonwebtoken refuses a token addressed to any audience.
+        if let Some(audience) = &settings.audience {
+            validation.set_audience(&[audience.as_str()]);
+            validation.set_required_spec_claims(&["aud"]);
         }
         let mut header = Header::new(settings.algorithm);
         header.typ = Some("JWT".into());
