@@ -91,11 +91,12 @@ async fn serve(config: Config) -> ExitCode {
 /// timed over `rounds` sequential runs: `bcrypt cost=12 rounds=8 ms_per_hash=251.3`.
 async fn bcrypt_time(cost: u32, rounds: u32) -> ExitCode {
     use auth_domain::ports::PasswordHasher;
-    let hasher = match tokio::task::spawn_blocking(move || auth_infra::BcryptHasher::new(cost)).await {
-        Ok(Ok(hasher)) => hasher,
-        Ok(Err(error)) => return fail(format!("BCRYPT_COST: {error}")),
-        Err(error) => return fail(error),
-    };
+    let hasher =
+        match tokio::task::spawn_blocking(move || auth_infra::BcryptHasher::new(cost)).await {
+            Ok(Ok(hasher)) => hasher,
+            Ok(Err(error)) => return fail(format!("BCRYPT_COST: {error}")),
+            Err(error) => return fail(error),
+        };
     let reference = hasher.dummy_hash();
     let rounds = rounds.max(1);
     let started = std::time::Instant::now();

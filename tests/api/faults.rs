@@ -198,7 +198,12 @@ fn credentials(email: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_down_is_503_and_the_same_process_recovers() {
     let app = ProxiedApp::spawn().await;
-    assert_eq!(app.post("/create", &credentials("a@example.com")).await.status(), 201);
+    assert_eq!(
+        app.post("/create", &credentials("a@example.com"))
+            .await
+            .status(),
+        201
+    );
     let tokens: Value = app
         .post("/login", &credentials("a@example.com"))
         .await
@@ -210,7 +215,12 @@ async fn database_down_is_503_and_the_same_process_recovers() {
 
     app.proxy.cut();
     assert_error(app.get("/ready", None).await, 503, "service_unavailable").await;
-    assert_error(app.get("/", Some(&access)).await, 503, "service_unavailable").await;
+    assert_error(
+        app.get("/", Some(&access)).await,
+        503,
+        "service_unavailable",
+    )
+    .await;
     assert_error(
         app.post("/login", &credentials("a@example.com")).await,
         503,
@@ -224,8 +234,11 @@ async fn database_down_is_503_and_the_same_process_recovers() {
     )
     .await;
     assert_error(
-        app.post("/refresh-access", &json!({ "refresh_token": tokens["refresh_token"] }))
-            .await,
+        app.post(
+            "/refresh-access",
+            &json!({ "refresh_token": tokens["refresh_token"] }),
+        )
+        .await,
         503,
         "service_unavailable",
     )
@@ -236,8 +249,18 @@ async fn database_down_is_503_and_the_same_process_recovers() {
     app.proxy.restore();
     app.wait_ready().await;
     assert_eq!(app.get("/", Some(&access)).await.status(), 200);
-    assert_eq!(app.post("/create", &credentials("b@example.com")).await.status(), 201);
-    assert_eq!(app.post("/login", &credentials("b@example.com")).await.status(), 200);
+    assert_eq!(
+        app.post("/create", &credentials("b@example.com"))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        app.post("/login", &credentials("b@example.com"))
+            .await
+            .status(),
+        200
+    );
 }
 
 /// What one registration attempt came to, as its client saw it.

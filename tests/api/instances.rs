@@ -94,7 +94,12 @@ async fn a_refresh_token_rotated_on_one_instance_and_replayed_on_the_other_is_re
     assert_error(a.refresh(&new_refresh).await, 401, "invalid_token").await;
     assert_error(b.refresh(&new_refresh).await, 401, "invalid_token").await;
     assert_error(b.home(&new_access).await, 401, "invalid_token").await;
-    assert_error(a.get_with_token("/", &new_access).await, 401, "invalid_token").await;
+    assert_error(
+        a.get_with_token("/", &new_access).await,
+        401,
+        "invalid_token",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,8 @@
 //! PostgreSQL database per test. One binary, many modules (link once).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod helpers;
-mod seed_flow;
 mod faults;
+mod helpers;
 mod instances;
 mod observability;
+mod seed_flow;

@@ -27,7 +27,10 @@ const ROUTES: &[(&str, &str)] = &[
 async fn metrics_text(app: &TestApp) -> String {
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     response.text().await.unwrap()
 }
@@ -49,7 +52,12 @@ async fn metrics_count_requests_logins_reuse_and_pool(db: Db) {
     assert_eq!(wrong.status(), 401);
     assert_eq!(app.refresh(&refresh).await.status(), 200);
     assert_eq!(app.refresh(&refresh).await.status(), 401, "replay is reuse");
-    let unknown = app.client.get(app.url("/no/such/route")).send().await.unwrap();
+    let unknown = app
+        .client
+        .get(app.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
 
     let text = metrics_text(&app).await;
@@ -66,7 +74,11 @@ async fn metrics_count_requests_logins_reuse_and_pool(db: Db) {
     assert_eq!(requests("POST", "/login", "401"), 1.0);
     assert_eq!(requests("POST", "/refresh-access", "200"), 1.0);
     assert_eq!(requests("POST", "/refresh-access", "401"), 1.0);
-    assert_eq!(requests("GET", "unmatched", "404"), 1.0, "no label per unknown path");
+    assert_eq!(
+        requests("GET", "unmatched", "404"),
+        1.0,
+        "no label per unknown path"
+    );
     assert_eq!(
         sample(
             &text,
@@ -83,7 +95,10 @@ async fn metrics_count_requests_logins_reuse_and_pool(db: Db) {
     );
     assert_eq!(sample(&text, "login_successes_total"), 1.0);
     assert_eq!(sample(&text, "login_failures_total"), 1.0);
-    assert!(text.contains("login_lockouts_total 0"), "the hook is exported");
+    assert!(
+        text.contains("login_lockouts_total 0"),
+        "the hook is exported"
+    );
     assert_eq!(sample(&text, "refresh_reuse_detected_total"), 1.0);
     // The test server's pool has 4 connections at most; at least one is open by now.
     assert_eq!(sample(&text, "db_pool_max_connections"), 4.0);
@@ -150,18 +165,22 @@ async fn request_ids_are_echoed_when_sane_and_generated_otherwise(db: Db) {
     id_of(&wrong_method);
     assert_error(wrong_method, 405, "method_not_allowed").await;
 
-    let ids: BTreeSet<String> = futures_util::future::join_all(
-        (0..5).map(|_| app.client.get(app.url("/health")).send()),
-    )
-    .await
-    .into_iter()
-    .map(|response| id_of(&response.unwrap()))
-    .collect();
+    let ids: BTreeSet<String> =
+        futures_util::future::join_all((0..5).map(|_| app.client.get(app.url("/health")).send()))
+            .await
+            .into_iter()
+            .map(|response| id_of(&response.unwrap()))
+            .collect();
     assert_eq!(ids.len(), 5, "generated ids are unique");
 }
 
 async fn openapi_document(app: &TestApp) -> Value {
-    let response = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -172,9 +191,7 @@ fn codes_in(description: &str) -> Vec<String> {
         .split('`')
         .skip(1)
         .step_by(2)
-        .filter(|word| {
-            !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-        })
+        .filter(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
         .map(str::to_owned)
         .collect()
 }
@@ -240,13 +257,25 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
     for (method, path) in ROUTES {
         let response = app
             .client
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), app.url(path))
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                app.url(path),
+            )
             .send()
             .await
             .unwrap();
         assert_ne!(response.status(), 404, "{method} {path} is served");
-        let other = if *method == "GET" { Method::PUT } else { Method::GET };
-        let response = app.client.request(other, app.url(path)).send().await.unwrap();
+        let other = if *method == "GET" {
+            Method::PUT
+        } else {
+            Method::GET
+        };
+        let response = app
+            .client
+            .request(other, app.url(path))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 405, "{path}");
     }
 
@@ -262,7 +291,12 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }
-    let user = app.register(&seed_user()).await.json::<Value>().await.unwrap();
+    let user = app
+        .register(&seed_user())
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
     let user_fields: BTreeSet<&String> = user.as_object().unwrap().keys().collect();
     let schema_fields: BTreeSet<&String> = schemas["UserOut"]["properties"]
         .as_object()
@@ -279,7 +313,10 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
 async fn openapi_follows_configured_token_names(db: Db) {
     let app = TestApp::spawn_with(
         db,
-        &[("ACCESS_TOKEN_NAME", "access"), ("REFRESH_TOKEN_NAME", "refresh")],
+        &[
+            ("ACCESS_TOKEN_NAME", "access"),
+            ("REFRESH_TOKEN_NAME", "refresh"),
+        ],
     )
     .await;
     let doc = openapi_document(&app).await;

@@ -14,8 +14,7 @@ use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 /// The header carrying the request id, in and out.
@@ -140,8 +139,12 @@ impl Metrics {
             latency,
             pool_probe: None,
         };
-        metrics.registry.register(Box::new(metrics.requests.clone()))?;
-        metrics.registry.register(Box::new(metrics.latency.clone()))?;
+        metrics
+            .registry
+            .register(Box::new(metrics.requests.clone()))?;
+        metrics
+            .registry
+            .register(Box::new(metrics.latency.clone()))?;
         for counter in [
             &metrics.login_successes,
             &metrics.login_failures,
@@ -162,7 +165,10 @@ impl Metrics {
     }
 
     /// Reads the pool's state each time the metrics are rendered.
-    pub fn with_pool_probe(mut self, probe: impl Fn() -> PoolState + Send + Sync + 'static) -> Self {
+    pub fn with_pool_probe(
+        mut self,
+        probe: impl Fn() -> PoolState + Send + Sync + 'static,
+    ) -> Self {
         self.pool_probe = Some(Box::new(probe));
         self
     }
@@ -249,7 +255,8 @@ fn status_label(status: u16) -> &'static str {
 
 /// The metrics registered as app data, if any.
 pub fn metrics_of(req: &HttpRequest) -> Option<&Metrics> {
-    req.app_data::<web::Data<Metrics>>().map(|data| data.get_ref())
+    req.app_data::<web::Data<Metrics>>()
+        .map(|data| data.get_ref())
 }
 
 /// Tags the request with a [`RequestId`] (echoed as `X-Request-Id`) and, when [`Metrics`] are
@@ -263,26 +270,74 @@ pub async fn observe(
     let started = Instant::now();
     let request_id = RequestId::from_request(&req);
     req.extensions_mut().insert(request_id.clone());
-    let http_request = req.request().clone();
-    let mut response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        // An error that escaped the inner layers becomes its response here, so that it too
-        // carries the id and is counted with its real status.
-        Err(error) => ServiceResponse::from_err(error, http_request).map_into_boxed_body(),
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().clone();
+    // Known before the call: an error escaping the inner layers takes the request with it.
+    let route = metrics.as_ref().map(|_| req.match_pattern());
+    let label = |route: &Option<Option<String>>| {
+        route
+            .as_ref()
+            .and_then(|r| r.clone())
+            .unwrap_or_else(|| "unmatched".to_owned())
     };
-    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    match next.call(req).await {
+        Ok(mut response) => {
+            if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
+            if let Some(metrics) = &metrics {
+                metrics.record_request(
+                    method.as_str(),
+                    &label(&route),
+                    response.status().as_u16(),
+                    started.elapsed().as_secs_f64(),
+                );
+            }
+            Ok(response)
+        }
+        Err(error) => {
+            if let Some(metrics) = &metrics {
+                metrics.record_request(
+                    method.as_str(),
+                    &label(&route),
+                    error.as_response_error().status_code().as_u16(),
+                    started.elapsed().as_secs_f64(),
+                );
+            }
+            Err(Tagged {
+                error,
+                request_id: request_id.0,
+            }
+            .into())
+        }
     }
-    if let Some(metrics) = metrics_of(response.request()) {
-        let route = response.request().match_pattern();
-        metrics.record_request(
-            response.request().method().as_str(),
-            route.as_deref().unwrap_or("unmatched"),
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64(),
-        );
+}
+
+/// An error that escaped the inner layers, answered with the request id all the same.
+#[derive(Debug)]
+struct Tagged {
+    error: Error,
+    request_id: String,
+}
+
+impl std::fmt::Display for Tagged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
     }
-    Ok(response)
+}
+
+impl actix_web::ResponseError for Tagged {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.error.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.error.error_response();
+        if let Ok(value) = HeaderValue::from_str(&self.request_id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        response
+    }
 }
 
 /// The metrics in the Prometheus text format; 404 when the server registers none.
@@ -333,7 +388,9 @@ mod tests {
         metrics.record_login_lockout();
         let text = metrics.render()?;
         assert!(text.contains("http_requests_total{method=\"GET\",route=\"/\",status=\"200\"} 1"));
-        assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/\",le=\"0.0025\"} 1"));
+        assert!(text.contains(
+            "http_request_duration_seconds_bucket{method=\"GET\",route=\"/\",le=\"0.0025\"} 1"
+        ));
         assert!(text.contains("login_failures_total 1"));
         assert!(text.contains("login_lockouts_total 1"));
         assert!(text.contains("login_successes_total 0"));

@@ -147,9 +147,21 @@ pub struct StatusOut {
 pub fn document(settings: &ApiSettings, base: &str) -> Result<Value, serde_json::Error> {
     let mut doc = serde_json::to_value(ApiDoc::openapi())?;
     let renames = [
-        ("TokenPairOut", "access_token", settings.access_token_name.as_str()),
-        ("TokenPairOut", "refresh_token", settings.refresh_token_name.as_str()),
-        ("RefreshBody", "refresh_token", settings.refresh_token_name.as_str()),
+        (
+            "TokenPairOut",
+            "access_token",
+            settings.access_token_name.as_str(),
+        ),
+        (
+            "TokenPairOut",
+            "refresh_token",
+            settings.refresh_token_name.as_str(),
+        ),
+        (
+            "RefreshBody",
+            "refresh_token",
+            settings.refresh_token_name.as_str(),
+        ),
     ];
     for (schema, from, to) in renames {
         if from != to {
@@ -228,7 +240,9 @@ pub async fn docs(api: web::Data<AuthApi>, req: HttpRequest) -> Result<HttpRespo
 
 // ---- The HTML page -------------------------------------------------------------------------
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -276,16 +290,20 @@ fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
 fn type_of(schema: &Value) -> String {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         let name = reference.rsplit('/').next().unwrap_or(reference);
-        return format!(
-            "<a href=\"#schema-{}\">{}</a>",
-            anchor(name),
-            escape(name)
-        );
+        return format!("<a href=\"#schema-{}\">{}</a>", anchor(name), escape(name));
     }
     for combinator in ["oneOf", "anyOf", "allOf"] {
         if let Some(variants) = schema.get(combinator).and_then(Value::as_array) {
-            let joiner = if combinator == "allOf" { " &amp; " } else { " | " };
-            return variants.iter().map(type_of).collect::<Vec<_>>().join(joiner);
+            let joiner = if combinator == "allOf" {
+                " &amp; "
+            } else {
+                " | "
+            };
+            return variants
+                .iter()
+                .map(type_of)
+                .collect::<Vec<_>>()
+                .join(joiner);
         }
     }
     let mut kinds: Vec<String> = match schema.get("type") {
@@ -475,10 +493,7 @@ pub fn render_html(doc: &Value) -> String {
                     "<code>Authorization: {} &lt;access token&gt;</code>",
                     escape(&capitalise(str_of(scheme, "scheme")))
                 ),
-                _ => format!(
-                    "header <code>{}</code>",
-                    escape(str_of(scheme, "name"))
-                ),
+                _ => format!("header <code>{}</code>", escape(str_of(scheme, "name"))),
             };
             authentication.push_str(&format!(
                 "<p>{how}. {}</p>",
@@ -529,7 +544,9 @@ mod tests {
     #[test]
     fn the_document_is_openapi_3_1_with_every_route() -> Result<(), serde_json::Error> {
         let doc = document(&ApiSettings::default(), "")?;
-        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+        assert!(doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")));
         for path in [
             "/create",
             "/login",
@@ -545,7 +562,10 @@ mod tests {
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
-        assert_eq!(doc["paths"]["/"]["get"]["security"][0][SECURITY_SCHEME], json!([]));
+        assert_eq!(
+            doc["paths"]["/"]["get"]["security"][0][SECURITY_SCHEME],
+            json!([])
+        );
         assert!(doc.get("servers").is_none());
         Ok(())
     }
@@ -588,7 +608,10 @@ mod tests {
             assert!(html.contains(needle), "{needle} missing");
         }
         assert!(!html.contains("<script"));
-        assert_eq!(prose("a <b> `c&d`"), "<p>a &lt;b&gt; <code>c&amp;d</code></p>");
+        assert_eq!(
+            prose("a <b> `c&d`"),
+            "<p>a &lt;b&gt; <code>c&amp;d</code></p>"
+        );
         Ok(())
     }
 }
