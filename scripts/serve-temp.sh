@@ -10,11 +10,16 @@ stop_server() {
 trap stop_server EXIT
 
 start_server() {
-  (cd "$ROOT" && cargo build --bin auth-server >&2)
+  # AUTH_SERVER_BIN: an already built binary to use instead of building one.
+  local bin=${AUTH_SERVER_BIN:-}
+  if [ -z "$bin" ]; then
+    (cd "$ROOT" && cargo build --bin auth-server >&2)
+    bin="$ROOT/target/debug/auth-server"
+  fi
   DATABASE_URL="${SERVE_DATABASE_URL:-sqlite://$TMP/auth.db}" \
     JWT_SECRET="temp-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     BCRYPT_COST=4 HOST=127.0.0.1 PORT=0 RUST_LOG="${RUST_LOG:-warn}" \
-    "$ROOT/target/debug/auth-server" serve >"$TMP/server.out" 2>"$TMP/server.err" &
+    "$bin" serve >"$TMP/server.out" 2>"$TMP/server.err" &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
     grep -q "listening on" "$TMP/server.out" 2>/dev/null && break
