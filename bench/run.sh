@@ -5,7 +5,7 @@
 #
 # Environment: BENCH_DURATION (10s), BENCH_USERS (200), BENCH_BACKENDS ("sqlite postgres"),
 # TEST_DATABASE_URL (an admin URL of the PostgreSQL server, allowed to create databases),
-# BENCH_RESULTS (bench/RESULTS.md).
+# BENCH_RESULTS (bench/RESULTS.md), BENCH_BIN (use this binary instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -31,9 +31,13 @@ for tool in curl psql; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is needed" >&2; exit 1; }
 done
 
-echo "bench: building the release binary" >&2
-cargo build --release --bin auth-server >&2
-BIN="$ROOT/target/release/auth-server"
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$BENCH_BIN   # a binary built elsewhere (smoke-testing this script)
+else
+  echo "bench: building the release binary" >&2
+  cargo build --release --bin auth-server >&2
+  BIN="$ROOT/target/release/auth-server"
+fi
 
 WORK=$(mktemp -d)
 SERVER_PID=""
@@ -107,14 +111,17 @@ bench_backend() {
   # (same database, same key).
   echo "bench: $db: creating $USERS users and their sessions" >&2
   start_server "$url" 4 "$WORK/$db-setup"
-  : >"$WORK/$db-access.txt"; : >"$WORK/$db-refresh.txt"
   seq 1 "$USERS" | xargs -P 8 -I{} sh -c "curl -s -o /dev/null -X POST '$BASE/create' -H 'Content-Type: application/json' -d '{\"email\":\"user{}@bench.example\",\"password\":\"benchpassword{}\"}'"
-  seq 1 "$USERS" | xargs -P 8 -I{} sh -c "curl -s -X POST '$BASE/login' -H 'Content-Type: application/json' -d '{\"email\":\"user{}@bench.example\",\"password\":\"benchpassword{}\"}'; echo" \
-    | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' >"$WORK/$db-access.txt"
-  seq 1 "$USERS" | xargs -P 8 -I{} sh -c "curl -s -X POST '$BASE/login' -H 'Content-Type: application/json' -d '{\"email\":\"user{}@bench.example\",\"password\":\"benchpassword{}\"}'; echo" \
-    | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p' >"$WORK/$db-refresh.txt"
+  for set in access refresh; do
+    mkdir -p "$WORK/$db-$set"
+    seq 1 "$USERS" | xargs -P 8 -I{} sh -c "curl -s -o '$WORK/$db-$set/{}.json' -X POST '$BASE/login' -H 'Content-Type: application/json' -d '{\"email\":\"user{}@bench.example\",\"password\":\"benchpassword{}\"}'"
+    for f in "$WORK/$db-$set"/*.json; do
+      grep -o "\"${set}_token\":\"[^\"]*\"" "$f" | cut -d'"' -f4
+    done >"$WORK/$db-$set.txt"
+  done
   stop_server
-  [ "$(wc -l <"$WORK/$db-access.txt")" -eq "$USERS" ] || { echo "bench: set-up logins failed" >&2; exit 1; }
+  [ "$(wc -l <"$WORK/$db-access.txt")" -eq "$USERS" ] && [ "$(wc -l <"$WORK/$db-refresh.txt")" -eq "$USERS" ] \
+    || { echo "bench: set-up logins failed" >&2; exit 1; }
 
   # The measured server: default configuration (bcrypt cost 12, pool 10, one worker per core).
   start_server "$url" 12 "$WORK/$db"
@@ -169,6 +176,7 @@ bench_backend() {
   fi
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for db in $BACKENDS; do
   bench_backend "$db"
 done
@@ -188,6 +196,7 @@ pg_version=$(psql "$PG_ADMIN" -Atqc 'SHOW server_version' 2>/dev/null || echo un
   echo "| memory | $mem |"
   echo "| CPU | $cpu |"
   echo "| PostgreSQL | $pg_version (same machine) |"
+  echo "| load average before / after the run | $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) |"
   echo "| load generator | $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $THREADS threads, on the same machine |"
   echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)') |"
   echo

@@ -259,20 +259,23 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// Escaped text with `code spans`.
+fn inline(text: &str) -> String {
+    let mut html = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            html.push_str(&format!("<code>{}</code>", escape(part)));
+        } else {
+            html.push_str(&escape(part));
+        }
+    }
+    html
+}
+
 /// Escaped text with `code spans` and paragraphs.
 fn prose(text: &str) -> String {
     text.split("\n\n")
-        .map(|paragraph| {
-            let mut html = String::new();
-            for (i, part) in paragraph.split('`').enumerate() {
-                if i % 2 == 1 {
-                    html.push_str(&format!("<code>{}</code>", escape(part)));
-                } else {
-                    html.push_str(&escape(part));
-                }
-            }
-            format!("<p>{html}</p>")
-        })
+        .map(|paragraph| format!("<p>{}</p>", inline(paragraph)))
         .collect()
 }
 
@@ -473,7 +476,7 @@ pub fn render_html(doc: &Value) -> String {
                     "<li><a href=\"#{id}\"><code>{} {}</code></a> {}</li>",
                     method.to_uppercase(),
                     escape(path),
-                    escape(str_of(operation, "summary"))
+                    inline(str_of(operation, "summary"))
                 ));
                 operations.push_str(&render_operation(path, method, operation));
             }
