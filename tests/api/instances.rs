@@ -5,7 +5,7 @@
 use actix_web::dev::ServerHandle;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, Db, TestApp};
+use crate::helpers::{assert_error, Db, TestApp, ISSUER, SECRET};
 
 /// A second server on the database of a [`TestApp`]; stopped when dropped.
 struct Instance {
@@ -64,6 +64,17 @@ async fn a_token_from_one_instance_works_on_the_other() {
     let a = TestApp::spawn(Db::Postgres).await;
     let b = Instance::beside(&a).await;
     let (access, refresh) = a.seed_tokens().await;
+    // What makes it work: both sign and verify with the shared key and issuer.
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &access,
+        &jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes()),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["token_type"], "access");
 
     let home = b.home(&access).await;
     assert_eq!(home.status(), 200);
