@@ -39,6 +39,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
+    ("PRUNE_INTERVAL", "1h", "how often serve deletes ended sessions; 0 turns it off"),
+    ("SESSION_RETENTION", "7d", "how long revoked sessions are kept before prune deletes them"),
 ];
 
 /// A configuration value that cannot be used.
@@ -95,6 +97,10 @@ pub struct Config {
     pub bcrypt_cost: u32,
     pub api: ApiSettings,
     pub workers: Option<usize>,
+    /// How often `serve` prunes sessions (zero: never).
+    pub prune_interval: Duration,
+    /// How long a revoked session is kept before `prune` deletes it.
+    pub session_retention: TimeDelta,
 }
 
 /// Parses `900`, `30s`, `15m`, `12h`, `7d`.
@@ -283,6 +289,9 @@ impl Config {
                 max_body_bytes: max_body_bytes as usize,
             },
             workers,
+            prune_interval: duration("PRUNE_INTERVAL", "1h", true)?,
+            session_retention: TimeDelta::from_std(duration("SESSION_RETENTION", "7d", true)?)
+                .map_err(|_| invalid("SESSION_RETENTION", "is too long"))?,
         })
     }
 

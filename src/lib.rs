@@ -12,7 +12,12 @@ use actix_web::dev::Server;
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use auth_api::AuthApi;
-use auth_domain::ports::{Clock, PasswordHasher, Readiness, SessionRepository, UserRepository};
+use auth_domain::account::AccountService;
+use auth_domain::admin::AdminService;
+use auth_domain::maintenance::SessionPruner;
+use auth_domain::ports::{
+    AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
+};
 use auth_domain::service::RegisterError;
 use auth_domain::user::AccountKind;
 use auth_domain::{AuthService, Email, NewUser, Password, User, Username};
@@ -45,6 +50,9 @@ pub enum StartError {
 pub struct Components {
     pub service: AuthService,
     pub database: Database,
+    pub account: AccountService,
+    pub admin: AdminService,
+    pub pruner: SessionPruner,
 }
 
 /// Connects the database (running migrations), builds the adapters and the use cases.
@@ -57,21 +65,73 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?;
     let store = Arc::new(database.clone());
+    let users = store.clone() as Arc<dyn UserRepository>;
+    let sessions = store.clone() as Arc<dyn SessionRepository>;
+    let audit = store as Arc<dyn AuditLog>;
+    let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
+    let hasher = Arc::new(hasher) as Arc<dyn PasswordHasher>;
     let service = AuthService::new(
-        store.clone() as Arc<dyn UserRepository>,
-        store as Arc<dyn SessionRepository>,
-        Arc::new(tokens),
-        Arc::new(hasher) as Arc<dyn PasswordHasher>,
-        clock,
+        users.clone(),
+        sessions.clone(),
+        tokens.clone(),
+        hasher.clone(),
+        clock.clone(),
+        config.policy,
+    )
+    .with_audit(audit.clone());
+    let account = AccountService::new(
+        users.clone(),
+        sessions.clone(),
+        tokens,
+        hasher,
+        clock.clone(),
+        audit.clone(),
         config.policy,
     );
-    Ok(Components { service, database })
+    let admin = AdminService::new(users, audit, clock.clone());
+    let pruner = SessionPruner::new(sessions, clock, config.session_retention);
+    Ok(Components {
+        service,
+        database,
+        account,
+        admin,
+        pruner,
+    })
 }
 
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    prune_task: Option<PruneTask>,
+}
+
+/// The periodic session prune; stops with the server (or when dropped).
+struct PruneTask(tokio::task::JoinHandle<()>);
+
+impl PruneTask {
+    /// Prunes now, then every `interval`. Each run goes through the repository, so its
+    /// query runs on the blocking pool; a failed run is logged and retried next time.
+    fn spawn(pruner: SessionPruner, interval: std::time::Duration) -> Self {
+        Self(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match pruner.prune().await {
+                    Ok(0) => log::debug!("prune: no session to delete"),
+                    Ok(deleted) => log::info!("prune: deleted {deleted} ended session(s)"),
+                    Err(fault) => log::warn!("prune failed (retried in {interval:?}): {fault}"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for PruneTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Application {
@@ -90,11 +150,14 @@ impl Application {
         let settings = config.api.clone();
         let readiness: Arc<dyn Readiness> = Arc::new(components.database.clone());
         let service = components.service.clone();
+        let (account, admin) = (components.account.clone(), components.admin.clone());
         let mut server = HttpServer::new(move || {
             let api = AuthApi {
                 service: service.clone(),
                 readiness: readiness.clone(),
                 settings: settings.clone(),
+                account: account.clone(),
+                admin: admin.clone(),
             };
             App::new()
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
@@ -111,9 +174,12 @@ impl Application {
                 cause,
             })?
             .run();
+        let prune_task = (!config.prune_interval.is_zero())
+            .then(|| PruneTask::spawn(components.pruner.clone(), config.prune_interval));
         Ok(Self {
             server,
             address: bound,
+            prune_task,
         })
     }
 
@@ -128,6 +194,7 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM (or the handle) stops it; in-flight requests finish.
     pub async fn run(self) -> std::io::Result<()> {
+        let _prune_task = self.prune_task;
         self.server.await
     }
 }
@@ -180,4 +247,19 @@ pub async fn create_superuser(
             RegisterError::UsernameTaken => CreateSuperuserError::UsernameTaken,
             RegisterError::Fault(fault) => CreateSuperuserError::Fault(fault),
         })
+}
+
+/// `auth-server prune`: deletes expired sessions, and revoked ones older than
+/// `SESSION_RETENTION`; returns how many it deleted.
+pub async fn prune(config: &Config) -> Result<u64, PruneError> {
+    let components = assemble(config).await?;
+    components.pruner.prune().await.map_err(PruneError::Fault)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("storage failure: {0}")]
+    Fault(auth_domain::Fault),
 }

@@ -4,7 +4,7 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use auth_server::config::VARIABLES;
-use auth_server::{create_superuser, Application, Config};
+use auth_server::{create_superuser, prune, Application, Config};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -33,6 +33,9 @@ enum Command {
         #[arg(long)]
         username: Option<String>,
     },
+    /// Delete expired sessions, and revoked sessions older than SESSION_RETENTION, then exit
+    /// (serve also does it every PRUNE_INTERVAL).
+    Prune,
 }
 
 fn environment_help() -> String {
@@ -123,6 +126,13 @@ fn main() -> ExitCode {
                     Err(error) => fail(error),
                 }
             }
+            Command::Prune => match prune(&config).await {
+                Ok(deleted) => {
+                    println!("prune: deleted {deleted} ended session(s)");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            },
         }
     })
 }

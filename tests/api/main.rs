@@ -9,4 +9,9 @@ mod helpers;
 mod refresh;
 mod registration;
 mod seed_flow;
+
+mod admin;
+mod lifecycle_support;
+mod profile;
+mod sessions;
 mod tokens;

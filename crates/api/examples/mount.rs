@@ -12,7 +12,11 @@ use std::sync::Arc;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use auth_api::{middleware::require_auth, ApiSettings, AuthApi};
-use auth_domain::ports::{Clock, Readiness, SessionRepository, UserRepository};
+use auth_domain::account::AccountService;
+use auth_domain::admin::AdminService;
+use auth_domain::ports::{
+    AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
+};
 use auth_domain::{AuthService, Principal, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
 use auth_infra::{
@@ -36,17 +40,34 @@ fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
         clock.clone(),
     )?;
     let store = Arc::new(database);
+    let users = store.clone() as Arc<dyn UserRepository>;
+    let sessions = store.clone() as Arc<dyn SessionRepository>;
+    let audit = store.clone() as Arc<dyn AuditLog>;
+    let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
+    let hasher = Arc::new(BcryptHasher::new(10)?) as Arc<dyn PasswordHasher>;
+    let policy = TokenPolicy::default();
     Ok(AuthApi {
         service: AuthService::new(
-            store.clone() as Arc<dyn UserRepository>,
-            store.clone() as Arc<dyn SessionRepository>,
-            Arc::new(tokens),
-            Arc::new(BcryptHasher::new(10)?),
-            clock,
-            TokenPolicy::default(),
-        ),
+            users.clone(),
+            sessions.clone(),
+            tokens.clone(),
+            hasher.clone(),
+            clock.clone(),
+            policy,
+        )
+        .with_audit(audit.clone()),
         readiness: store as Arc<dyn Readiness>,
         settings: ApiSettings::default(),
+        account: AccountService::new(
+            users.clone(),
+            sessions,
+            tokens,
+            hasher,
+            clock.clone(),
+            audit.clone(),
+            policy,
+        ),
+        admin: AdminService::new(users, audit, clock),
     })
 }
 

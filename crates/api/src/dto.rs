@@ -204,3 +204,5 @@ pub fn token_body(tokens: &TokenPair, access_name: &str, refresh_name: &str) -> 
     body.insert("expires_in".to_owned(), tokens.expires_in.into());
     Value::Object(body)
 }
+
+pub mod lifecycle;

@@ -282,3 +282,5 @@ impl ApiError {
         }
     }
 }
+
+mod lifecycle;

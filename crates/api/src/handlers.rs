@@ -39,16 +39,18 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
 
 pub async fn register(
     api: Api,
+    req: HttpRequest,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let registration = body.validate()?;
     let user = api
         .service
-        .register(
+        .register_from(
             registration.email,
             &registration.password,
             registration.profile,
             AccountKind::Regular,
+            &client_info(&req),
         )
         .await?;
     log::info!("user registered: {}", user.id);
@@ -81,11 +83,12 @@ pub async fn login(
 
 pub async fn refresh(
     api: Api,
+    req: HttpRequest,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = &api.settings;
     let token = refresh_token_from(&body, &settings.refresh_token_name)?;
-    let tokens = api.service.refresh(&token).await?;
+    let tokens = api.service.refresh_from(&token, &client_info(&req)).await?;
     Ok(token_response(token_body(
         &tokens,
         &settings.access_token_name,
@@ -103,9 +106,12 @@ pub async fn me(principal: web::ReqData<Principal>) -> HttpResponse {
 
 pub async fn logout(
     api: Api,
+    req: HttpRequest,
     principal: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
-    api.service.logout(&principal).await?;
+    api.service
+        .logout_from(&principal, &client_info(&req))
+        .await?;
     log::info!("logout: session {}", principal.session_id);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -122,3 +128,5 @@ pub async fn ready(api: Api) -> Result<HttpResponse, ApiError> {
 pub async fn not_found() -> HttpResponse {
     ApiError::not_found().error_response()
 }
+
+pub mod lifecycle;

@@ -22,6 +22,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, AUTHORIZATION};
 use actix_web::middleware::from_fn;
 use actix_web::{web, Scope};
+use auth_domain::account::AccountService;
+use auth_domain::admin::AdminService;
 use auth_domain::ports::Readiness;
 use auth_domain::AuthService;
 
@@ -58,12 +60,19 @@ pub struct AuthApi {
     pub service: AuthService,
     pub readiness: Arc<dyn Readiness>,
     pub settings: ApiSettings,
+    /// The account owner's use cases (profile, password, sessions).
+    pub account: AccountService,
+    /// The administrators' use cases.
+    pub admin: AdminService,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
 ///
 /// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`.
-/// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`.
+/// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`, and the
+/// account-lifecycle routes: `PATCH /users/me`, `POST /users/me/password`, `GET /sessions`,
+/// `DELETE /sessions/{id}`, `POST /logout-all`; for administrators `GET /users`,
+/// `GET|PATCH|DELETE /users/{id}`, `GET /users/{id}/audit`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 pub fn scope(
     prefix: &str,
@@ -78,6 +87,7 @@ pub fn scope(
     >,
 > {
     use handlers as h;
+    use handlers::lifecycle as l;
     let protected = || from_fn(middleware::require_auth);
     // One resource per path, so a known path with the wrong method is a 405 (with `Allow`),
     // not a 404; the auth middleware wraps the protected handlers only.
@@ -90,7 +100,36 @@ pub fn scope(
         .service(web::resource("/health").get(h::health))
         .service(web::resource("/ready").get(h::ready))
         .service(web::resource("/").route(web::get().to(h::home).wrap(protected())))
-        .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
+        .service(
+            web::resource("/users/me")
+                .route(web::get().to(h::me).wrap(protected()))
+                .route(web::patch().to(l::update_me).wrap(protected())),
+        )
         .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
+        .service(
+            web::resource("/users/me/password")
+                .route(web::post().to(l::change_password).wrap(protected())),
+        )
+        .service(
+            web::resource("/sessions").route(web::get().to(l::list_sessions).wrap(protected())),
+        )
+        .service(
+            web::resource("/sessions/{id}")
+                .route(web::delete().to(l::end_session).wrap(protected())),
+        )
+        .service(
+            web::resource("/logout-all").route(web::post().to(l::logout_all).wrap(protected())),
+        )
+        .service(web::resource("/users").route(web::get().to(l::list_users).wrap(protected())))
+        .service(
+            web::resource("/users/{id}")
+                .route(web::get().to(l::get_user).wrap(protected()))
+                .route(web::patch().to(l::update_user).wrap(protected()))
+                .route(web::delete().to(l::delete_user).wrap(protected())),
+        )
+        .service(
+            web::resource("/users/{id}/audit")
+                .route(web::get().to(l::user_audit).wrap(protected())),
+        )
         .default_service(web::to(h::not_found))
 }

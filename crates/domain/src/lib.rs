@@ -4,7 +4,11 @@
 //! Nothing here knows about HTTP or SQL. Adapters (in `auth-infra`) implement the [`ports`];
 //! the HTTP layer (in `auth-api`) calls the [`service::AuthService`] use cases.
 
+pub mod account;
+pub mod admin;
+pub mod audit;
 pub mod error;
+pub mod maintenance;
 pub mod ports;
 pub mod service;
 pub mod session;
@@ -19,5 +23,7 @@ pub use token::{Claims, TokenKind, TokenPair};
 pub use user::{AccountKind, NewUser, Role, User, UserId};
 pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError};
 
+#[cfg(test)]
+mod lifecycle_tests;
 #[cfg(test)]
 mod service_tests;

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use crate::audit::{self, kind, AuditEvent, NoAuditLog};
 use crate::error::Fault;
 use crate::ports::{
-    Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
+    AuditLog, Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
     UserRepository,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
@@ -102,6 +103,7 @@ pub struct AuthService {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     policy: TokenPolicy,
+    audit: Arc<dyn AuditLog>,
 }
 
 impl AuthService {
@@ -120,7 +122,15 @@ impl AuthService {
             hasher,
             clock,
             policy,
+            audit: Arc::new(NoAuditLog),
         }
+    }
+
+    /// Records registrations, logins, refresh-token reuse and logouts in `audit` (without
+    /// it, nothing is recorded).
+    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
+        self.audit = audit;
+        self
     }
 
     pub fn policy(&self) -> TokenPolicy {
@@ -135,6 +145,19 @@ impl AuthService {
         profile: NewUser,
         kind: AccountKind,
     ) -> Result<User, RegisterError> {
+        self.register_from(email, password, profile, kind, &ClientInfo::default())
+            .await
+    }
+
+    /// [`AuthService::register`], naming the client in the audit trail.
+    pub async fn register_from(
+        &self,
+        email: Email,
+        password: &Password,
+        profile: NewUser,
+        kind: AccountKind,
+        client: &ClientInfo,
+    ) -> Result<User, RegisterError> {
         // Cheap early answer that spares a bcrypt hash; the unique index still decides races.
         if self.users.find_by_email(&email).await?.is_some() {
             return Err(RegisterError::EmailTaken);
@@ -142,7 +165,14 @@ impl AuthService {
         let hash = self.hasher.hash(password).await?;
         let user = User::register(email, profile, hash, kind, self.clock.now());
         match self.users.insert(&user).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                let event = AuditEvent::new(kind::USER_REGISTERED, user.date_joined)
+                    .user(user.id)
+                    .client(client)
+                    .detail("superuser", user.is_superuser.to_string());
+                audit::record(self.audit.as_ref(), event).await;
+                Ok(user)
+            }
             Err(InsertUserError::EmailTaken) => Err(RegisterError::EmailTaken),
             Err(InsertUserError::UsernameTaken) => Err(RegisterError::UsernameTaken),
             Err(InsertUserError::Fault(fault)) => Err(fault.into()),
@@ -164,12 +194,21 @@ impl AuthService {
                 self.hasher
                     .verify(password, &self.hasher.dummy_hash())
                     .await?;
+                self.audit_login_failure(None, email, &client, "unknown_email")
+                    .await;
                 return Err(LoginError::InvalidCredentials);
             }
             Some(user) => user,
         };
         let password_matches = self.hasher.verify(password, &user.password_hash).await?;
         if !password_matches || !user.is_active {
+            let reason = if password_matches {
+                "inactive"
+            } else {
+                "wrong_password"
+            };
+            self.audit_login_failure(Some(user.id), email, &client, reason)
+                .await;
             return Err(LoginError::InvalidCredentials);
         }
 
@@ -186,6 +225,11 @@ impl AuthService {
         };
         self.sessions.start(&session).await?;
         let tokens = self.issue_pair(&session, session.refresh_jti, now)?;
+        let event = AuditEvent::new(kind::LOGIN_SUCCEEDED, now)
+            .user(user.id)
+            .session(session.id)
+            .client(&session.client);
+        audit::record(self.audit.as_ref(), event).await;
         Ok(LoginOutcome {
             tokens,
             user_id: user.id,
@@ -198,6 +242,16 @@ impl AuthService {
     /// A refresh token of a live session that is not the session's newest one was already
     /// rotated: it is treated as stolen and the whole session is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+        self.refresh_from(refresh_token, &ClientInfo::default())
+            .await
+    }
+
+    /// [`AuthService::refresh`], naming the client in the audit trail if reuse is detected.
+    pub async fn refresh_from(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, RefreshError> {
         let claims = self
             .tokens
             .verify(refresh_token, TokenKind::Refresh)
@@ -215,6 +269,11 @@ impl AuthService {
             // Either an old token came back, or a concurrent refresh won the race with this
             // same token: both mean the token was presented twice.
             self.sessions.revoke(session.id, now).await?;
+            let event = AuditEvent::new(kind::REFRESH_REUSE_DETECTED, now)
+                .user(session.user_id)
+                .session(session.id)
+                .client(client);
+            audit::record(self.audit.as_ref(), event).await;
             return Err(RefreshError::ReuseDetected);
         }
         Ok(self.issue_pair(&session, next, now)?)
@@ -235,9 +294,42 @@ impl AuthService {
 
     /// Ends the caller's session: its refresh token and its access tokens stop working.
     pub async fn logout(&self, principal: &Principal) -> Result<(), Fault> {
-        self.sessions
-            .revoke(principal.session_id, self.clock.now())
-            .await
+        self.logout_from(principal, &ClientInfo::default()).await
+    }
+
+    /// [`AuthService::logout`], naming the client in the audit trail.
+    pub async fn logout_from(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), Fault> {
+        let now = self.clock.now();
+        self.sessions.revoke(principal.session_id, now).await?;
+        let event = AuditEvent::new(kind::LOGGED_OUT, now)
+            .user(principal.user.id)
+            .session(principal.session_id)
+            .client(client);
+        audit::record(self.audit.as_ref(), event).await;
+        Ok(())
+    }
+
+    /// Records a refused login: the user when the email is known, else the email tried
+    /// (never the password).
+    async fn audit_login_failure(
+        &self,
+        user: Option<UserId>,
+        email: &Email,
+        client: &ClientInfo,
+        reason: &str,
+    ) {
+        let mut event = AuditEvent::new(kind::LOGIN_FAILED, self.clock.now())
+            .client(client)
+            .detail("reason", reason);
+        event = match user {
+            Some(id) => event.user(id),
+            None => event.detail("email", email.as_str()),
+        };
+        audit::record(self.audit.as_ref(), event).await;
     }
 
     /// The session a token names, if it and its user may still be used.
@@ -263,7 +355,7 @@ impl AuthService {
         Ok((session, user))
     }
 
-    fn issue_pair(
+    pub(crate) fn issue_pair(
         &self,
         session: &Session,
         refresh_jti: Uuid,

@@ -1,6 +1,8 @@
 //! The Diesel store: one set of queries over PostgreSQL or SQLite, an r2d2 pool, embedded
 //! migrations. Every query runs on tokio's blocking pool, pool checkout included.
 
+mod audit;
+mod lifecycle;
 mod rows;
 pub mod schema;
 mod sessions;

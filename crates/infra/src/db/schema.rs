@@ -19,6 +19,7 @@ diesel::table! {
         password_hash -> Text,
         last_login -> Nullable<Timestamp>,
         date_joined -> Timestamp,
+        password_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -38,3 +39,20 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions);
+
+diesel::table! {
+    /// Append-only (triggers refuse UPDATE and DELETE). No foreign keys: a deleted user's
+    /// events stay.
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        event -> Text,
+        user_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        /// A JSON object of strings, or NULL.
+        detail -> Nullable<Text>,
+    }
+}
