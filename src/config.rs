@@ -5,16 +5,19 @@
 use std::fmt;
 use std::fs;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use actix_web::http::header::HeaderName;
+use auth_api::hardening::parse_origin;
 use auth_api::ApiSettings;
-use auth_domain::TokenPolicy;
+use auth_domain::{ThrottlePolicy, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
 use auth_infra::jwt::{parse_hmac_algorithm, MIN_SECRET_BYTES};
 use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
+use ipnet::IpNet;
 
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
@@ -39,6 +42,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
+    ("LOGIN_MAX_FAILURES", "5", "consecutive failed logins that lock an email or a client address"),
+    ("LOGIN_LOCKOUT", "1m", "first lock; doubles with each further failure"),
+    ("LOGIN_LOCKOUT_MAX", "15m", "longest lock"),
+    ("TRUSTED_PROXIES", "(none)", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed"),
+    ("CORS_ALLOWED_ORIGINS", "(none: CORS off)", "comma-separated origins (scheme://host[:port]) allowed by CORS"),
 ];
 
 /// A configuration value that cannot be used.
@@ -95,6 +103,17 @@ pub struct Config {
     pub bcrypt_cost: u32,
     pub api: ApiSettings,
     pub workers: Option<usize>,
+    pub throttle: ThrottlePolicy,
+}
+
+/// The non-empty entries of a comma-separated list.
+fn list(raw: Option<String>) -> impl Iterator<Item = String> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(|entry| entry.trim().to_owned())
+        .filter(|entry| !entry.is_empty())
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// Parses `900`, `30s`, `15m`, `12h`, `7d`.
@@ -260,6 +279,44 @@ impl Config {
                 .map(|w| w as usize),
         };
 
+        let max_failures = number("LOGIN_MAX_FAILURES", 5)?;
+        if !(1..=1_000).contains(&max_failures) {
+            return Err(invalid(
+                "LOGIN_MAX_FAILURES",
+                format!("must be between 1 and 1000, got {max_failures}"),
+            ));
+        }
+        let lockout = ttl("LOGIN_LOCKOUT", "1m")?;
+        let lockout_max = ttl("LOGIN_LOCKOUT_MAX", "15m")?;
+        if lockout_max < lockout {
+            return Err(invalid(
+                "LOGIN_LOCKOUT_MAX",
+                "must be at least LOGIN_LOCKOUT",
+            ));
+        }
+        let throttle = ThrottlePolicy {
+            max_failures: max_failures as u32,
+            lockout,
+            lockout_max,
+            ..ThrottlePolicy::default()
+        };
+        let trusted_proxies = list(get("TRUSTED_PROXIES"))
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is neither an IP address nor a CIDR network"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cors_allowed_origins = list(get("CORS_ALLOWED_ORIGINS"))
+            .map(|entry| parse_origin(&entry).map_err(|m| invalid("CORS_ALLOWED_ORIGINS", m)))
+            .collect::<Result<Vec<_>, _>>()?;
+
         Ok(Self {
             database_url,
             database: DatabaseOptions {
@@ -281,8 +338,11 @@ impl Config {
                 auth_header,
                 auth_schemes,
                 max_body_bytes: max_body_bytes as usize,
+                trusted_proxies,
+                cors_allowed_origins,
             },
             workers,
+            throttle,
         })
     }
 

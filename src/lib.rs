@@ -14,8 +14,11 @@ use actix_web::{web, App, HttpServer};
 use auth_api::AuthApi;
 use auth_domain::ports::{Clock, PasswordHasher, Readiness, SessionRepository, UserRepository};
 use auth_domain::service::RegisterError;
+use auth_domain::throttle::LoginThrottle;
 use auth_domain::user::AccountKind;
-use auth_domain::{AuthService, Email, NewUser, Password, User, Username};
+use auth_domain::{
+    AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
+};
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
 pub use config::{Config, ConfigError};
@@ -59,12 +62,13 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let store = Arc::new(database.clone());
     let service = AuthService::new(
         store.clone() as Arc<dyn UserRepository>,
-        store as Arc<dyn SessionRepository>,
+        store.clone() as Arc<dyn SessionRepository>,
         Arc::new(tokens),
         Arc::new(hasher) as Arc<dyn PasswordHasher>,
         clock,
         config.policy,
-    );
+    )
+    .with_login_throttle(store as Arc<dyn LoginThrottle>, config.throttle);
     Ok(Components { service, database })
 }
 
@@ -166,6 +170,12 @@ pub async fn create_superuser(
         .transpose()
         .map_err(|e| invalid("--username", e))?;
     let password = Password::parse(password).map_err(|e| invalid("password", e))?;
+    let context = PolicyContext {
+        email: Some(&email),
+        username: username.as_ref(),
+        ..PolicyContext::default()
+    };
+    PasswordPolicy::check(&password, &context).map_err(|e| invalid("password", e))?;
     let components = assemble(config).await?;
     let profile = NewUser {
         username,

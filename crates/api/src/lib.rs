@@ -9,10 +9,12 @@
 //!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
 //! ```
 
+pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod hardening;
 pub mod middleware;
 
 use std::sync::Arc;
@@ -39,6 +41,10 @@ pub struct ApiSettings {
     /// Accepted schemes in that header, matched case-insensitively.
     pub auth_schemes: Vec<String>,
     pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed (see [`client_addr`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins allowed by CORS, as `scheme://host[:port]`; empty: CORS off.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for ApiSettings {
@@ -49,6 +55,8 @@ impl Default for ApiSettings {
             auth_header: AUTHORIZATION,
             auth_schemes: vec!["Bearer".into()],
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -64,7 +72,8 @@ pub struct AuthApi {
 ///
 /// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`.
 /// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`.
-/// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
+/// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON. Every response
+/// carries `X-Content-Type-Options: nosniff`; CORS applies when origins are configured.
 pub fn scope(
     prefix: &str,
     api: web::Data<AuthApi>,
@@ -79,6 +88,10 @@ pub fn scope(
 > {
     use handlers as h;
     let protected = || from_fn(middleware::require_auth);
+    let cors = hardening::cors(
+        &api.settings.cors_allowed_origins,
+        &api.settings.auth_header,
+    );
     // One resource per path, so a known path with the wrong method is a 405 (with `Allow`),
     // not a 404; the auth middleware wraps the protected handlers only.
     web::scope(prefix)
@@ -93,4 +106,10 @@ pub fn scope(
         .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
         .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
         .default_service(web::to(h::not_found))
+        // Outer layers, inside out: errors become responses (so CORS sees them), CORS, JSON
+        // bodies for CORS's own refusals, nosniff on everything.
+        .wrap(from_fn(hardening::respond_hardened))
+        .wrap(cors)
+        .wrap(from_fn(middleware::json_errors))
+        .wrap(from_fn(hardening::respond_hardened))
 }

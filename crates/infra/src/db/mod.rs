@@ -4,6 +4,7 @@
 mod rows;
 pub mod schema;
 mod sessions;
+mod throttle;
 mod users;
 
 use std::time::Duration;

@@ -38,3 +38,13 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions);
+
+diesel::table! {
+    /// Login failure counters (see `auth_domain::throttle`).
+    login_attempts (throttle_key) {
+        throttle_key -> Text,
+        failures -> Integer,
+        last_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
