@@ -4,3 +4,9 @@
 
 mod helpers;
 mod seed_flow;
+// Attack resistance.
+mod hash_upgrade;
+mod log_hygiene;
+mod password_policy;
+mod response_hardening;
+mod throttling;
