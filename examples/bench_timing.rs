@@ -21,7 +21,12 @@ use serde_json::json;
 
 const PASSWORD: &str = "bench-password-4711";
 const WRONG: &str = "bench-password-4712";
-const KINDS: [&str; 4] = ["unknown email", "wrong password", "inactive user", "locked key"];
+const KINDS: [&str; 4] = [
+    "unknown email",
+    "wrong password",
+    "inactive user",
+    "locked key",
+];
 
 fn env_number(name: &str, default: u32) -> u32 {
     std::env::var(name)
@@ -88,7 +93,10 @@ async fn main() {
         ("DATABASE_URL", format!("sqlite://{}", db_path.display())),
         ("HOST", "127.0.0.1".into()),
         ("PORT", "0".into()),
-        ("JWT_SECRET", "bench-secret-0123456789-abcdefghijklmnop".into()),
+        (
+            "JWT_SECRET",
+            "bench-secret-0123456789-abcdefghijklmnop".into(),
+        ),
         ("BCRYPT_COST", cost.to_string()),
         ("TRUSTED_PROXIES", "127.0.0.1".into()),
         // The locked key stays locked for the whole run.
@@ -140,9 +148,21 @@ async fn main() {
         for step in 0..KINDS.len() {
             let kind = (step + round as usize) % KINDS.len();
             let (status, elapsed) = match kind {
-                0 => bench.login(&format!("unknown{round}@bench.example"), PASSWORD).await,
-                1 => bench.login(&format!("active{round}@bench.example"), WRONG).await,
-                2 => bench.login(&format!("inactive{round}@bench.example"), PASSWORD).await,
+                0 => {
+                    bench
+                        .login(&format!("unknown{round}@bench.example"), PASSWORD)
+                        .await
+                }
+                1 => {
+                    bench
+                        .login(&format!("active{round}@bench.example"), WRONG)
+                        .await
+                }
+                2 => {
+                    bench
+                        .login(&format!("inactive{round}@bench.example"), PASSWORD)
+                        .await
+                }
                 _ => bench.login("locked@bench.example", PASSWORD).await,
             };
             let expected = if kind == 3 { 429 } else { 401 };

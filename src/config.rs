@@ -446,7 +446,10 @@ mod attack_resistance_config_tests {
             ("LOGIN_LOCKOUT", "30s"),
             ("LOGIN_LOCKOUT_MAX", "1h"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ,::1"),
-            ("CORS_ALLOWED_ORIGINS", "https://App.example.com,http://localhost:3000"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://App.example.com,http://localhost:3000",
+            ),
         ])
         .unwrap();
         assert_eq!(config.throttle.max_failures, 3);

@@ -60,7 +60,9 @@ async fn a_lower_cost_hash_is_upgraded_at_the_next_login(db: Db) {
     assert_eq!(login("johnspassword1234@!").await.status(), 200);
     assert_eq!(stored_hash(&app.db, "john@doe.com"), upgraded);
     assert_eq!(
-        app.login("john@doe.com", "johnspassword1234@!").await.status(),
+        app.login("john@doe.com", "johnspassword1234@!")
+            .await
+            .status(),
         200
     );
     handle.stop(false).await;

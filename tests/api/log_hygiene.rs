@@ -78,7 +78,9 @@ impl Server {
                     break;
                 }
                 text.push_str(&String::from_utf8_lossy(&buffer[..n]));
-                err.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+                err.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
             }
         });
         let server = Self {
@@ -116,12 +118,7 @@ async fn logs_never_contain_a_password_a_hash_or_a_token(db: Db) {
     };
     let (server, base) = Server::start(&database);
     let client = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        client
-            .post(format!("{base}{path}"))
-            .json(&body)
-            .send()
-    };
+    let post = |path: &str, body: Value| client.post(format!("{base}{path}")).json(&body).send();
 
     let user = json!({
         "email": "john@doe.com", "username": "john.doe", "first_name": "John",
@@ -168,7 +165,12 @@ async fn logs_never_contain_a_password_a_hash_or_a_token(db: Db) {
         .await
         .unwrap();
     assert_eq!(bad_bearer.status(), 401);
-    let second: Value = post("/login", credentials).await.unwrap().json().await.unwrap();
+    let second: Value = post("/login", credentials)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let logout = client
         .post(format!("{base}/logout"))
         .bearer_auth(second["access_token"].as_str().unwrap())
@@ -194,7 +196,11 @@ async fn logs_never_contain_a_password_a_hash_or_a_token(db: Db) {
         ("the stored hash".into(), hash),
         ("the signing key".into(), SECRET.into()),
     ];
-    for (name, pair) in [("first", &first), ("refreshed", &refreshed), ("second", &second)] {
+    for (name, pair) in [
+        ("first", &first),
+        ("refreshed", &refreshed),
+        ("second", &second),
+    ] {
         for kind in ["access_token", "refresh_token"] {
             let token = pair[kind].as_str().unwrap().to_owned();
             let signature = token.rsplit('.').next().unwrap().to_owned();
@@ -203,10 +209,7 @@ async fn logs_never_contain_a_password_a_hash_or_a_token(db: Db) {
         }
     }
     for (name, secret) in secrets {
-        assert!(
-            !logs.contains(&secret),
-            "the log contains {name}:\n{logs}"
-        );
+        assert!(!logs.contains(&secret), "the log contains {name}:\n{logs}");
     }
 }
 

@@ -34,7 +34,10 @@ async fn registration_refuses_common_and_personal_passwords(db: Db) {
     for common in ["password123", "Password1", "qwertyuiop", "iloveyou1"] {
         let messages = password_errors(&app, person(common)).await;
         assert_eq!(messages.len(), 1);
-        assert!(messages[0].contains("commonly used"), "{common}: {messages:?}");
+        assert!(
+            messages[0].contains("commonly used"),
+            "{common}: {messages:?}"
+        );
     }
     for personal in [
         "Jonathan.Smithers@example.com",
@@ -45,7 +48,10 @@ async fn registration_refuses_common_and_personal_passwords(db: Db) {
         "Quentinella Featherstone",
     ] {
         let messages = password_errors(&app, person(personal)).await;
-        assert!(messages[0].contains("email address, username or name"), "{personal}");
+        assert!(
+            messages[0].contains("email address, username or name"),
+            "{personal}"
+        );
     }
     // Length is still checked first.
     let messages = password_errors(&app, person("short")).await;

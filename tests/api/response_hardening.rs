@@ -24,11 +24,23 @@ async fn every_response_says_nosniff(db: Db) {
     let c = &app.client;
     let responses = [
         ("200", c.get(app.url("/health")).send().await.unwrap()),
-        ("404", c.get(app.url("/no/such/route")).send().await.unwrap()),
+        (
+            "404",
+            c.get(app.url("/no/such/route")).send().await.unwrap(),
+        ),
         ("405", c.get(app.url("/login")).send().await.unwrap()),
-        ("401 without token", c.get(app.url("/users/me")).send().await.unwrap()),
-        ("401 bad token", app.get_with_token("/users/me", "not.a.jwt").await),
-        ("401 login", app.login("nobody@doe.com", "whatever-123").await),
+        (
+            "401 without token",
+            c.get(app.url("/users/me")).send().await.unwrap(),
+        ),
+        (
+            "401 bad token",
+            app.get_with_token("/users/me", "not.a.jwt").await,
+        ),
+        (
+            "401 login",
+            app.login("nobody@doe.com", "whatever-123").await,
+        ),
         (
             "400",
             c.post(app.url("/login"))
@@ -38,7 +50,10 @@ async fn every_response_says_nosniff(db: Db) {
                 .await
                 .unwrap(),
         ),
-        ("422", app.post_json("/create", &json!({ "email": 3 })).await),
+        (
+            "422",
+            app.post_json("/create", &json!({ "email": 3 })).await,
+        ),
         (
             "OPTIONS",
             c.request(Method::OPTIONS, app.url("/login"))
@@ -77,7 +92,10 @@ async fn cors_is_off_by_default(db: Db) {
         .await
         .unwrap();
     assert_eq!(allow_origin(&preflight), None);
-    assert!(preflight.headers().get("access-control-allow-methods").is_none());
+    assert!(preflight
+        .headers()
+        .get("access-control-allow-methods")
+        .is_none());
 }
 
 async fn cors_allows_the_listed_origins_only(db: Db) {
@@ -95,21 +113,30 @@ async fn cors_allows_the_listed_origins_only(db: Db) {
             .header("origin", origin)
             .send()
     };
-    let allowed = get_from("https://app.example.com", "/health").await.unwrap();
+    let allowed = get_from("https://app.example.com", "/health")
+        .await
+        .unwrap();
     assert_eq!(allowed.status(), 200);
     assert_eq!(
         allow_origin(&allowed).as_deref(),
         Some("https://app.example.com")
     );
     let local = get_from("http://localhost:3000", "/health").await.unwrap();
-    assert_eq!(allow_origin(&local).as_deref(), Some("http://localhost:3000"));
+    assert_eq!(
+        allow_origin(&local).as_deref(),
+        Some("http://localhost:3000")
+    );
 
-    let other = get_from("https://evil.example.net", "/health").await.unwrap();
+    let other = get_from("https://evil.example.net", "/health")
+        .await
+        .unwrap();
     assert_eq!(other.status(), 200);
     assert_eq!(allow_origin(&other), None);
 
     // Errors are readable by an allowed page too (a 401 from the auth middleware).
-    let unauthorised = get_from("https://app.example.com", "/users/me").await.unwrap();
+    let unauthorised = get_from("https://app.example.com", "/users/me")
+        .await
+        .unwrap();
     assert_eq!(unauthorised.status(), 401);
     assert_eq!(
         allow_origin(&unauthorised).as_deref(),
@@ -126,7 +153,10 @@ async fn cors_allows_the_listed_origins_only(db: Db) {
     };
     let ok = preflight("https://app.example.com").await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(allow_origin(&ok).as_deref(), Some("https://app.example.com"));
+    assert_eq!(
+        allow_origin(&ok).as_deref(),
+        Some("https://app.example.com")
+    );
     let methods = ok.headers()["access-control-allow-methods"]
         .to_str()
         .unwrap()

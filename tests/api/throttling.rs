@@ -78,8 +78,7 @@ async fn an_unknown_email_is_locked_exactly_like_a_known_one(db: Db) {
     for n in 1..=5 {
         let known = login_from(&app, &format!("198.51.100.{n}"), EMAIL, WRONG).await;
         assert_error(known, 401, "invalid_credentials").await;
-        let unknown =
-            login_from(&app, &format!("192.0.2.{n}"), "nobody@doe.com", WRONG).await;
+        let unknown = login_from(&app, &format!("192.0.2.{n}"), "nobody@doe.com", WRONG).await;
         assert_error(unknown, 401, "invalid_credentials").await;
     }
     let known = login_from(&app, "198.51.100.9", EMAIL, PASSWORD).await;
@@ -113,17 +112,42 @@ async fn a_success_resets_the_account(db: Db) {
         format!("203.0.113.{n}")
     };
     for _ in 0..4 {
-        assert_eq!(login_from(&app, &next_client(), EMAIL, WRONG).await.status(), 401);
+        assert_eq!(
+            login_from(&app, &next_client(), EMAIL, WRONG)
+                .await
+                .status(),
+            401
+        );
     }
-    assert_eq!(login_from(&app, &next_client(), EMAIL, PASSWORD).await.status(), 200);
+    assert_eq!(
+        login_from(&app, &next_client(), EMAIL, PASSWORD)
+            .await
+            .status(),
+        200
+    );
     // Four more failures are four, not eight.
     for _ in 0..4 {
-        assert_eq!(login_from(&app, &next_client(), EMAIL, WRONG).await.status(), 401);
+        assert_eq!(
+            login_from(&app, &next_client(), EMAIL, WRONG)
+                .await
+                .status(),
+            401
+        );
     }
-    assert_eq!(login_from(&app, &next_client(), EMAIL, PASSWORD).await.status(), 200);
+    assert_eq!(
+        login_from(&app, &next_client(), EMAIL, PASSWORD)
+            .await
+            .status(),
+        200
+    );
     // And the lock still comes after five.
     for _ in 0..5 {
-        assert_eq!(login_from(&app, &next_client(), EMAIL, WRONG).await.status(), 401);
+        assert_eq!(
+            login_from(&app, &next_client(), EMAIL, WRONG)
+                .await
+                .status(),
+            401
+        );
     }
     assert_throttled(login_from(&app, &next_client(), EMAIL, PASSWORD).await).await;
 }
@@ -170,7 +194,9 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_counter(db: Db
     assert_throttled(login_from(&app, "203.0.113.66", EMAIL, PASSWORD).await).await;
     // The client's made-up left-hand entries did not matter; another client is fine.
     assert_eq!(
-        login_from(&app, "203.0.113.67", EMAIL, PASSWORD).await.status(),
+        login_from(&app, "203.0.113.67", EMAIL, PASSWORD)
+            .await
+            .status(),
         200
     );
 }

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use auth_domain::ports::SessionRepository;
-use auth_domain::{Fault, Session, SessionId, User};
+use auth_domain::{Fault, Session, SessionId, User, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ impl SessionRepository for Database {
                     .values(&row)
                     .execute(conn)?;
                 diesel::update(users::table.find(&row.user_id))
-                    .set(users::last_login.eq(users::last_login))
+                    .set(users::last_login.eq(row.created_at))
                     .execute(conn)?;
                 Ok(())
             })
@@ -91,6 +91,22 @@ impl SessionRepository for Database {
             .set(sessions::revoked_at.eq(now))
             .execute(conn)?;
             Ok(())
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault> {
+        let (user_id, now) = (user_id.to_string(), naive(now));
+        self.run(move |conn| {
+            let revoked = diesel::update(
+                sessions::table
+                    .filter(sessions::user_id.eq(user_id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)?;
+            Ok(revoked as u64)
         })
         .await
         .map_err(Fault::from)
