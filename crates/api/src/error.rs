@@ -228,6 +228,8 @@ impl ResponseError for ApiError {
                 HeaderValue::from_static(challenge),
             ));
         }
+        // Also here, for an error that reaches actix as an error rather than a response.
+        response.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }

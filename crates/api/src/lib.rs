@@ -96,7 +96,6 @@ pub fn scope(
     // not a 404; the auth middleware wraps the protected handlers only.
     web::scope(prefix)
         .app_data(api)
-        .wrap(from_fn(middleware::json_errors))
         .service(web::resource("/create").post(h::register))
         .service(web::resource("/login").post(h::login))
         .service(web::resource("/refresh-access").post(h::refresh))
@@ -106,9 +105,8 @@ pub fn scope(
         .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
         .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
         .default_service(web::to(h::not_found))
-        // Outer layers, inside out: errors become responses (so CORS sees them), CORS, JSON
-        // bodies for CORS's own refusals, nosniff on everything.
-        .wrap(from_fn(hardening::respond_hardened))
+        // Inside out: CORS (off unless configured), JSON bodies for every error response
+        // (CORS's own refusals included), nosniff on everything.
         .wrap(cors)
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(hardening::respond_hardened))
