@@ -5,13 +5,14 @@ CARGO ?= cargo
 # Where the PostgreSQL tests create their throw-away databases.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint fmt build release clean help
+.PHONY: run test lint fmt build release clean help bench-timing
 
 help:
 	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
 	@echo "make test    - every test: domain, adapters on SQLite + PostgreSQL, end-to-end"
 	@echo "make lint    - rustfmt check + clippy -D warnings"
 	@echo "make release - optimised binary in target/release/auth-server"
+	@echo "make bench-timing - /login refusal timings (unknown, wrong, inactive, locked); BENCH_ROUNDS, BCRYPT_COST"
 
 run:
 	$(CARGO) run --release --bin auth-server -- serve
@@ -34,3 +35,7 @@ release:
 
 clean:
 	$(CARGO) clean
+
+# Not a test: release-built timing benchmark of /login's refusals (must lie within 10%).
+bench-timing:
+	$(CARGO) run --release --example bench_timing

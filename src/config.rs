@@ -5,16 +5,19 @@
 use std::fmt;
 use std::fs;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use actix_web::http::header::HeaderName;
+use auth_api::hardening::parse_origin;
 use auth_api::ApiSettings;
-use auth_domain::TokenPolicy;
+use auth_domain::{ThrottlePolicy, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
 use auth_infra::jwt::{parse_hmac_algorithm, MIN_SECRET_BYTES};
 use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
+use ipnet::IpNet;
 
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
@@ -41,6 +44,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("RUST_LOG", "info", "log filter"),
     ("PRUNE_INTERVAL", "1h", "how often serve deletes ended sessions; 0 turns it off"),
     ("SESSION_RETENTION", "7d", "how long revoked sessions are kept before prune deletes them"),
+    ("LOGIN_MAX_FAILURES", "5", "consecutive failed logins that lock an email or a client address"),
+    ("LOGIN_LOCKOUT", "1m", "first lock; doubles with each further failure"),
+    ("LOGIN_LOCKOUT_MAX", "15m", "longest lock"),
+    ("TRUSTED_PROXIES", "(none)", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed"),
+    ("CORS_ALLOWED_ORIGINS", "(none: CORS off)", "comma-separated origins (scheme://host[:port]) allowed by CORS"),
 ];
 
 /// A configuration value that cannot be used.
@@ -101,6 +109,17 @@ pub struct Config {
     pub prune_interval: Duration,
     /// How long a revoked session is kept before `prune` deletes it.
     pub session_retention: TimeDelta,
+    pub throttle: ThrottlePolicy,
+}
+
+/// The non-empty entries of a comma-separated list.
+fn list(raw: Option<String>) -> impl Iterator<Item = String> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(|entry| entry.trim().to_owned())
+        .filter(|entry| !entry.is_empty())
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// Parses `900`, `30s`, `15m`, `12h`, `7d`.
@@ -266,6 +285,44 @@ impl Config {
                 .map(|w| w as usize),
         };
 
+        let max_failures = number("LOGIN_MAX_FAILURES", 5)?;
+        if !(1..=1_000).contains(&max_failures) {
+            return Err(invalid(
+                "LOGIN_MAX_FAILURES",
+                format!("must be between 1 and 1000, got {max_failures}"),
+            ));
+        }
+        let lockout = ttl("LOGIN_LOCKOUT", "1m")?;
+        let lockout_max = ttl("LOGIN_LOCKOUT_MAX", "15m")?;
+        if lockout_max < lockout {
+            return Err(invalid(
+                "LOGIN_LOCKOUT_MAX",
+                "must be at least LOGIN_LOCKOUT",
+            ));
+        }
+        let throttle = ThrottlePolicy {
+            max_failures: max_failures as u32,
+            lockout,
+            lockout_max,
+            ..ThrottlePolicy::default()
+        };
+        let trusted_proxies = list(get("TRUSTED_PROXIES"))
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is neither an IP address nor a CIDR network"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cors_allowed_origins = list(get("CORS_ALLOWED_ORIGINS"))
+            .map(|entry| parse_origin(&entry).map_err(|m| invalid("CORS_ALLOWED_ORIGINS", m)))
+            .collect::<Result<Vec<_>, _>>()?;
+
         Ok(Self {
             database_url,
             database: DatabaseOptions {
@@ -287,11 +344,14 @@ impl Config {
                 auth_header,
                 auth_schemes,
                 max_body_bytes: max_body_bytes as usize,
+                trusted_proxies,
+                cors_allowed_origins,
             },
             workers,
             prune_interval: duration("PRUNE_INTERVAL", "1h", true)?,
             session_retention: TimeDelta::from_std(duration("SESSION_RETENTION", "7d", true)?)
                 .map_err(|_| invalid("SESSION_RETENTION", "is too long"))?,
+            throttle,
         })
     }
 
@@ -361,5 +421,78 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
             "cannot read the key file {}: {error}",
             path.display()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod attack_resistance_config_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([("JWT_SECRET".to_owned(), "x".repeat(32))])
+            .collect();
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn throttle_proxies_and_cors_default_to_five_one_minute_fifteen_none_none() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.throttle.max_failures, 5);
+        assert_eq!(config.throttle.lockout, TimeDelta::minutes(1));
+        assert_eq!(config.throttle.lockout_max, TimeDelta::minutes(15));
+        assert!(config.api.trusted_proxies.is_empty());
+        assert!(config.api.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn throttle_proxies_and_cors_are_read() {
+        let config = config(&[
+            ("LOGIN_MAX_FAILURES", "3"),
+            ("LOGIN_LOCKOUT", "30s"),
+            ("LOGIN_LOCKOUT_MAX", "1h"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ,::1"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://App.example.com,http://localhost:3000",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(config.throttle.max_failures, 3);
+        assert_eq!(config.throttle.lockout, TimeDelta::seconds(30));
+        assert_eq!(config.throttle.lockout_max, TimeDelta::hours(1));
+        let proxies: Vec<String> = config
+            .api
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        assert_eq!(
+            config.api.cors_allowed_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (variable, value) in [
+            ("LOGIN_MAX_FAILURES", "0"),
+            ("LOGIN_MAX_FAILURES", "many"),
+            ("LOGIN_LOCKOUT", "0"),
+            ("LOGIN_LOCKOUT", "1y"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "proxy.example.com"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
+        ] {
+            let error = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{variable}={value}: {error}");
+        }
+        let error = config(&[("LOGIN_LOCKOUT", "10m"), ("LOGIN_LOCKOUT_MAX", "5m")]).unwrap_err();
+        assert_eq!(error.variable, "LOGIN_LOCKOUT_MAX");
     }
 }

@@ -19,8 +19,11 @@ use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
 use auth_domain::service::RegisterError;
+use auth_domain::throttle::LoginThrottle;
 use auth_domain::user::AccountKind;
-use auth_domain::{AuthService, Email, NewUser, Password, User, Username};
+use auth_domain::{
+    AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
+};
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
 pub use config::{Config, ConfigError};
@@ -67,7 +70,8 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let store = Arc::new(database.clone());
     let users = store.clone() as Arc<dyn UserRepository>;
     let sessions = store.clone() as Arc<dyn SessionRepository>;
-    let audit = store as Arc<dyn AuditLog>;
+    let audit = store.clone() as Arc<dyn AuditLog>;
+    let throttle = store as Arc<dyn LoginThrottle>;
     let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
     let hasher = Arc::new(hasher) as Arc<dyn PasswordHasher>;
     let service = AuthService::new(
@@ -78,7 +82,8 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         clock.clone(),
         config.policy,
     )
-    .with_audit(audit.clone());
+    .with_audit(audit.clone())
+    .with_login_throttle(throttle, config.throttle);
     let account = AccountService::new(
         users.clone(),
         sessions.clone(),
@@ -233,6 +238,12 @@ pub async fn create_superuser(
         .transpose()
         .map_err(|e| invalid("--username", e))?;
     let password = Password::parse(password).map_err(|e| invalid("password", e))?;
+    let context = PolicyContext {
+        email: Some(&email),
+        username: username.as_ref(),
+        ..PolicyContext::default()
+    };
+    PasswordPolicy::check(&password, &context).map_err(|e| invalid("password", e))?;
     let components = assemble(config).await?;
     let profile = NewUser {
         username,

@@ -15,3 +15,9 @@ mod lifecycle_support;
 mod profile;
 mod sessions;
 mod tokens;
+// Attack resistance.
+mod hash_upgrade;
+mod log_hygiene;
+mod password_policy;
+mod response_hardening;
+mod throttling;

@@ -1,7 +1,10 @@
 //! The JSON shapes of the contract, and their conversion into domain values.
 
 use auth_domain::user::NewUser;
-use auth_domain::{Email, Password, PersonName, TokenPair, User, Username, ValueError};
+use auth_domain::{
+    Email, Password, PasswordPolicy, PersonName, PolicyContext, TokenPair, User, Username,
+    ValueError,
+};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -141,6 +144,15 @@ impl RegisterBody {
                 parse_date,
             ),
         };
+        if let Some(password) = &password {
+            let context = PolicyContext {
+                email: email.as_ref(),
+                username: profile.username.as_ref(),
+                first_name: profile.first_name.as_ref(),
+                last_name: profile.last_name.as_ref(),
+            };
+            fields.check("password", PasswordPolicy::check(password, &context));
+        }
         fields.finish()?;
         match (email, password) {
             (Some(email), Some(password)) => Ok(Registration {

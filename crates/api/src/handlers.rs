@@ -8,6 +8,7 @@ use auth_domain::user::AccountKind;
 use auth_domain::Principal;
 use serde_json::{json, Map, Value};
 
+use crate::client_addr::client_address;
 use crate::dto::{refresh_token_from, token_body, LoginBody, RegisterBody, UserOut};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
@@ -26,6 +27,11 @@ fn token_response(body: Value) -> HttpResponse {
         .json(body)
 }
 
+fn trusted_proxies(req: &HttpRequest) -> &[ipnet::IpNet] {
+    req.app_data::<Api>()
+        .map_or(&[], |api| api.settings.trusted_proxies.as_slice())
+}
+
 fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
         user_agent: req
@@ -33,7 +39,7 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|agent| agent.chars().take(MAX_USER_AGENT).collect()),
-        address: req.peer_addr().map(|addr| addr.ip().to_string()),
+        address: client_address(req, trusted_proxies(req)).map(|ip| ip.to_string()),
     }
 }
 

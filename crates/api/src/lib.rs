@@ -9,10 +9,12 @@
 //!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
 //! ```
 
+pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod hardening;
 pub mod middleware;
 
 use std::sync::Arc;
@@ -41,6 +43,10 @@ pub struct ApiSettings {
     /// Accepted schemes in that header, matched case-insensitively.
     pub auth_schemes: Vec<String>,
     pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed (see [`client_addr`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins allowed by CORS, as `scheme://host[:port]`; empty: CORS off.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for ApiSettings {
@@ -51,6 +57,8 @@ impl Default for ApiSettings {
             auth_header: AUTHORIZATION,
             auth_schemes: vec!["Bearer".into()],
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -74,6 +82,8 @@ pub struct AuthApi {
 /// `DELETE /sessions/{id}`, `POST /logout-all`; for administrators `GET /users`,
 /// `GET|PATCH|DELETE /users/{id}`, `GET /users/{id}/audit`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
+/// Every response carries `X-Content-Type-Options: nosniff`; CORS applies when origins are
+/// configured.
 pub fn scope(
     prefix: &str,
     api: web::Data<AuthApi>,
@@ -89,11 +99,14 @@ pub fn scope(
     use handlers as h;
     use handlers::lifecycle as l;
     let protected = || from_fn(middleware::require_auth);
+    let cors = hardening::cors(
+        &api.settings.cors_allowed_origins,
+        &api.settings.auth_header,
+    );
     // One resource per path, so a known path with the wrong method is a 405 (with `Allow`),
     // not a 404; the auth middleware wraps the protected handlers only.
     web::scope(prefix)
         .app_data(api)
-        .wrap(from_fn(middleware::json_errors))
         .service(web::resource("/create").post(h::register))
         .service(web::resource("/login").post(h::login))
         .service(web::resource("/refresh-access").post(h::refresh))
@@ -132,4 +145,9 @@ pub fn scope(
                 .route(web::get().to(l::user_audit).wrap(protected())),
         )
         .default_service(web::to(h::not_found))
+        // Inside out: CORS (off unless configured), JSON bodies for every error response
+        // (CORS's own refusals included), nosniff on everything.
+        .wrap(cors)
+        .wrap(from_fn(middleware::json_errors))
+        .wrap(from_fn(hardening::respond_hardened))
 }

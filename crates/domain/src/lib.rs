@@ -9,21 +9,26 @@ pub mod admin;
 pub mod audit;
 pub mod error;
 pub mod maintenance;
+pub mod policy;
 pub mod ports;
 pub mod service;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod user;
 pub mod values;
 
 pub use error::Fault;
+pub use policy::{PasswordPolicy, PolicyContext};
 pub use service::{AuthService, TokenPolicy};
 pub use session::{ClientInfo, Principal, Session, SessionId};
+pub use throttle::{LoginThrottle, ThrottleKey, ThrottlePolicy};
 pub use token::{Claims, TokenKind, TokenPair};
 pub use user::{AccountKind, NewUser, Role, User, UserId};
 pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError};
 
 #[cfg(test)]
 mod lifecycle_tests;
+mod login_defence_tests;
 #[cfg(test)]
 mod service_tests;

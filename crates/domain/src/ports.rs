@@ -100,6 +100,17 @@ pub trait UserRepository: Send + Sync {
         id: UserId,
         keep_an_administrator: bool,
     ) -> Result<bool, AdministerError>;
+
+    /// Replaces the user's password hash by `upgraded` only if it is still `current`
+    /// (compare-and-set), so a re-hash of the old password never undoes a concurrent
+    /// password change. MUST return `true` when it replaced it, `false` otherwise (changed
+    /// meanwhile, or no such user).
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, Fault>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -210,6 +221,11 @@ pub trait PasswordHasher: Send + Sync {
     /// A hash of an unguessable password at the configured cost, verified against when a
     /// login names an unknown email so that it costs the same time as a known one.
     fn dummy_hash(&self) -> PasswordHash;
+
+    /// Whether `hash` was made with other parameters (bcrypt: another cost) than the
+    /// configured ones, so it should be re-hashed at the next successful login. A hash it
+    /// cannot read: `false`.
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

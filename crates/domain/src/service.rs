@@ -12,6 +12,7 @@ use crate::ports::{
     UserRepository,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
+use crate::throttle::{retry_after_secs, Admission, LoginThrottle, ThrottleKey, ThrottlePolicy};
 use crate::token::{Claims, TokenKind, TokenPair};
 use crate::user::{AccountKind, NewUser, User, UserId};
 use crate::values::{Email, Password};
@@ -50,6 +51,10 @@ pub enum LoginError {
     /// Unknown email, wrong password and inactive account alike: which one is not said.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Too many failed attempts on this email or from this address; the password was not
+    /// checked. Retry after that many whole seconds.
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -104,6 +109,14 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     policy: TokenPolicy,
     audit: Arc<dyn AuditLog>,
+    throttle: Option<Throttle>,
+}
+
+/// The login throttle and its policy.
+#[derive(Clone)]
+struct Throttle {
+    store: Arc<dyn LoginThrottle>,
+    policy: ThrottlePolicy,
 }
 
 impl AuthService {
@@ -123,6 +136,7 @@ impl AuthService {
             clock,
             policy,
             audit: Arc::new(NoAuditLog),
+            throttle: None,
         }
     }
 
@@ -130,6 +144,17 @@ impl AuthService {
     /// it, nothing is recorded).
     pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
         self.audit = audit;
+        self
+    }
+
+    /// Throttles logins through `store` (see [`crate::throttle`]): without it, attempts are
+    /// not limited.
+    pub fn with_login_throttle(
+        mut self,
+        store: Arc<dyn LoginThrottle>,
+        policy: ThrottlePolicy,
+    ) -> Self {
+        self.throttle = Some(Throttle { store, policy });
         self
     }
 
@@ -182,34 +207,42 @@ impl AuthService {
     /// Checks the credentials and opens a session.
     ///
     /// Exactly one password verification happens whatever the outcome, so an unknown email,
-    /// a wrong password and an inactive account take the same time.
+    /// a wrong password, an inactive account and a throttled attempt take the same time.
+    ///
+    /// With a throttle, the attempt is counted against the email and the client address
+    /// first; while either is locked the password is not checked at all (a lock answers the
+    /// same for a right and a wrong one). A success clears the email's counter, and upgrades
+    /// a password hash made with other parameters than the configured ones.
     pub async fn login(
         &self,
         email: &Email,
         password: &str,
         client: ClientInfo,
     ) -> Result<LoginOutcome, LoginError> {
-        let user = match self.users.find_by_email(email).await? {
-            None => {
-                self.hasher
-                    .verify(password, &self.hasher.dummy_hash())
-                    .await?;
-                self.audit_login_failure(None, email, &client, "unknown_email")
-                    .await;
-                return Err(LoginError::InvalidCredentials);
+        let admitted = match &self.throttle {
+            None => None,
+            Some(throttle) => {
+                let now = self.clock.now();
+                let keys = throttle_keys(email, &client);
+                match throttle.store.admit(&keys, now, &throttle.policy).await? {
+                    Admission::Admitted(attempt) => Some((throttle, attempt)),
+                    Admission::Locked { until } => {
+                        self.hasher
+                            .verify(password, &self.hasher.dummy_hash())
+                            .await?;
+                        return Err(LoginError::TooManyAttempts {
+                            retry_after_secs: retry_after_secs(until, now),
+                        });
+                    }
+                }
             }
-            Some(user) => user,
         };
-        let password_matches = self.hasher.verify(password, &user.password_hash).await?;
-        if !password_matches || !user.is_active {
-            let reason = if password_matches {
-                "inactive"
-            } else {
-                "wrong_password"
-            };
-            self.audit_login_failure(Some(user.id), email, &client, reason)
-                .await;
-            return Err(LoginError::InvalidCredentials);
+        let user = self.check_credentials(email, password, &client).await?;
+        if let Some((throttle, attempt)) = admitted {
+            throttle.store.record_success(&attempt).await?;
+        }
+        if self.hasher.needs_rehash(&user.password_hash) {
+            self.upgrade_password_hash(&user, password).await;
         }
 
         let now = self.clock.now();
@@ -235,6 +268,63 @@ impl AuthService {
             user_id: user.id,
             session_id: session.id,
         })
+    }
+
+    /// The active user these credentials belong to, after exactly one password verification.
+    async fn check_credentials(
+        &self,
+        email: &Email,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<User, LoginError> {
+        let user = match self.users.find_by_email(email).await? {
+            None => {
+                self.hasher
+                    .verify(password, &self.hasher.dummy_hash())
+                    .await?;
+                self.audit_login_failure(None, email, client, "unknown_email")
+                    .await;
+                return Err(LoginError::InvalidCredentials);
+            }
+            Some(user) => user,
+        };
+        let password_matches = self.hasher.verify(password, &user.password_hash).await?;
+        if !password_matches || !user.is_active {
+            let reason = if password_matches {
+                "inactive"
+            } else {
+                "wrong_password"
+            };
+            self.audit_login_failure(Some(user.id), email, client, reason)
+                .await;
+            return Err(LoginError::InvalidCredentials);
+        }
+        Ok(user)
+    }
+
+    /// Re-hashes a password that just verified against an outdated hash. A failure is
+    /// logged, never the login's failure.
+    async fn upgrade_password_hash(&self, user: &User, password: &str) {
+        let outcome = async {
+            let password = Password::parse(password).map_err(Fault::internal)?;
+            let upgraded = self.hasher.hash(&password).await?;
+            self.users
+                .upgrade_password_hash(user.id, &user.password_hash, &upgraded)
+                .await
+        }
+        .await;
+        match outcome {
+            Ok(true) => log::info!("password hash of user {} upgraded", user.id),
+            Ok(false) => log::info!(
+                "password hash of user {} changed meanwhile; not upgraded",
+                user.id
+            ),
+            Err(fault) => log::warn!(
+                "could not upgrade the password hash of user {}: {}",
+                user.id,
+                cause_chain(&fault)
+            ),
+        }
     }
 
     /// Rotates a refresh token: the one presented is spent, a new pair is returned.
@@ -381,6 +471,30 @@ impl AuthService {
             expires_in: (access.expires_at - now).num_seconds(),
         })
     }
+}
+
+/// The counters a login attempt counts against: the email, and the client address when known.
+fn throttle_keys(email: &Email, client: &ClientInfo) -> Vec<ThrottleKey> {
+    let address = client
+        .address
+        .as_deref()
+        .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+        .map(ThrottleKey::address);
+    std::iter::once(ThrottleKey::account(email))
+        .chain(address)
+        .collect()
+}
+
+/// `error: cause: cause…`, for the log.
+fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 /// `live_session`'s outcome, convertible into either caller's error.

@@ -94,6 +94,21 @@ impl PasswordHasher for BcryptHasher {
     fn dummy_hash(&self) -> PasswordHash {
         self.dummy.clone()
     }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        hash_cost(hash.as_str()).is_some_and(|cost| cost != self.cost)
+    }
+}
+
+/// The cost of a modular-crypt bcrypt hash (`$2b$12$…`), `None` when it is not one.
+fn hash_cost(hash: &str) -> Option<u32> {
+    let mut fields = hash.split('$');
+    let (empty, variant, cost) = (fields.next()?, fields.next()?, fields.next()?);
+    let known_variant = matches!(variant, "2a" | "2b" | "2x" | "2y");
+    if !empty.is_empty() || !known_variant || cost.len() != 2 {
+        return None;
+    }
+    cost.parse().ok()
 }
 
 #[cfg(test)]
@@ -137,6 +152,28 @@ mod tests {
             BcryptHasher::new(32),
             Err(BcryptSetupError::Cost(32))
         ));
+    }
+
+    #[tokio::test]
+    async fn hashes_of_another_cost_need_a_rehash() -> Result<(), Box<dyn std::error::Error>> {
+        let at_4 = BcryptHasher::new(4)?;
+        let at_5 = BcryptHasher::new(5)?;
+        let hash = at_4.hash(&Password::parse("securepass123")?).await?;
+        assert!(!at_4.needs_rehash(&hash));
+        assert!(at_5.needs_rehash(&hash));
+        let upgraded = at_5.hash(&Password::parse("securepass123")?).await?;
+        assert!(upgraded.as_str().starts_with("$2b$05$"));
+        assert!(!at_5.needs_rehash(&upgraded));
+        assert!(at_5.needs_rehash(&PasswordHash::new(
+            "$2y$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234".into()
+        )));
+        for unreadable in ["not-a-hash", "", "$2b$", "$2b$xx$abc", "$argon2id$v=19$m=1"] {
+            assert!(
+                !at_5.needs_rehash(&PasswordHash::new(unreadable.into())),
+                "{unreadable}"
+            );
+        }
+        Ok(())
     }
 
     #[tokio::test]

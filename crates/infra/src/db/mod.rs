@@ -6,6 +6,7 @@ mod lifecycle;
 mod rows;
 pub mod schema;
 mod sessions;
+mod throttle;
 mod users;
 
 use std::time::Duration;

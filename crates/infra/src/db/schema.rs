@@ -56,3 +56,13 @@ diesel::table! {
         detail -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    /// Login failure counters (see `auth_domain::throttle`).
+    login_attempts (throttle_key) {
+        throttle_key -> Text,
+        failures -> Integer,
+        last_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}

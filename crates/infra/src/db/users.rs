@@ -116,4 +116,30 @@ impl UserRepository for Database {
     ) -> Result<bool, AdministerError> {
         self.delete_user(id, keep_an_administrator).await
     }
+
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, Fault> {
+        let (id, current, upgraded) = (
+            id.to_string(),
+            current.as_str().to_owned(),
+            upgraded.as_str().to_owned(),
+        );
+        self.run(move |conn| {
+            // Compare-and-set: a password changed meanwhile is not overwritten.
+            let updated = diesel::update(
+                users::table
+                    .find(id)
+                    .filter(users::password_hash.eq(current)),
+            )
+            .set(users::password_hash.eq(upgraded))
+            .execute(conn)?;
+            Ok(updated == 1)
+        })
+        .await
+        .map_err(Fault::from)
+    }
 }
