@@ -49,10 +49,7 @@ impl PasswordPolicy {
         if Self::is_common(&candidate) {
             return Err(ValueError(TOO_COMMON.into()));
         }
-        if personal_words(context)
-            .iter()
-            .any(|word| *word == candidate)
-        {
+        if personal_words(context).contains(&candidate) {
             return Err(ValueError(PERSONAL.into()));
         }
         Ok(())

@@ -1,6 +1,10 @@
 //! The [`LoginThrottle`] contract, checked against the Diesel store on SQLite and on
 //! PostgreSQL, concurrency included.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 use std::sync::Arc;
 
