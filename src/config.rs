@@ -12,6 +12,7 @@ use std::time::Duration;
 use actix_web::http::header::HeaderName;
 use auth_api::hardening::parse_origin;
 use auth_api::ApiSettings;
+use auth_domain::recovery::RecoveryPolicy;
 use auth_domain::{ThrottlePolicy, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
 use auth_infra::jwt::{parse_hmac_algorithm, MIN_SECRET_BYTES};
@@ -49,6 +50,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("LOGIN_LOCKOUT_MAX", "15m", "longest lock"),
     ("TRUSTED_PROXIES", "(none)", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed"),
     ("CORS_ALLOWED_ORIGINS", "(none: CORS off)", "comma-separated origins (scheme://host[:port]) allowed by CORS"),
+    ("PUBLIC_URL", "http://127.0.0.1:8000", "base of the links in mails: {PUBLIC_URL}/verify-email?token=… and {PUBLIC_URL}/reset-password?token=…"),
+    ("MAIL_FROM", "auth-server <no-reply@localhost>", "sender of every mail: addr@domain or \"Name <addr@domain>\""),
+    ("SMTP_URL", "(none)", "smtp://host:port, smtp://user:pass@host:587?tls=required (STARTTLS) or smtps://user:pass@host; unset: mail goes to MAIL_DIR"),
+    ("MAIL_DIR", "./mail", "folder of the .eml files written when SMTP_URL is unset"),
+    ("SMTP_TIMEOUT", "30s", "longest wait for the SMTP server at each step"),
+    ("VERIFY_EMAIL_TTL", "24h", "lifetime of an email-verification link"),
+    ("PASSWORD_RESET_TTL", "1h", "lifetime of a password-reset link"),
+    ("MAIL_MAX_ATTEMPTS", "6", "delivery attempts per mail before it is given up"),
+    ("MAIL_RETRY_DELAY", "30s", "wait after a failed attempt, doubled after each further one (at most 1h)"),
+    ("MAIL_POLL_INTERVAL", "5s", "how often the outbox is checked for due mail (new mail is sent at once)"),
 ];
 
 /// A configuration value that cannot be used.
@@ -110,6 +121,10 @@ pub struct Config {
     /// How long a revoked session is kept before `prune` deletes it.
     pub session_retention: TimeDelta,
     pub throttle: ThrottlePolicy,
+    /// Mail transport and delivery (issue "Account lifecycle").
+    pub mail: MailConfig,
+    /// Token lifetimes, link base and retry policy of verification and reset mail.
+    pub recovery: RecoveryPolicy,
 }
 
 /// The non-empty entries of a comma-separated list.
@@ -120,6 +135,36 @@ fn list(raw: Option<String>) -> impl Iterator<Item = String> {
         .filter(|entry| !entry.is_empty())
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+/// Where mail goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// `SMTP_URL` (it may hold a password: `Debug` hides it).
+    Smtp(String),
+    /// `MAIL_DIR`: one `.eml` file per message.
+    Directory(PathBuf),
+}
+
+impl fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailTransport::Smtp(url) => f
+                .debug_tuple("Smtp")
+                .field(&auth_infra::db::redacted(url))
+                .finish(),
+            MailTransport::Directory(dir) => f.debug_tuple("Directory").field(dir).finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    /// `MAIL_FROM`, checked to be a mailbox.
+    pub from: String,
+    pub smtp_timeout: Duration,
+    pub poll_interval: Duration,
 }
 
 /// Parses `900`, `30s`, `15m`, `12h`, `7d`.
@@ -322,6 +367,51 @@ impl Config {
         let cors_allowed_origins = list(get("CORS_ALLOWED_ORIGINS"))
             .map(|entry| parse_origin(&entry).map_err(|m| invalid("CORS_ALLOWED_ORIGINS", m)))
             .collect::<Result<Vec<_>, _>>()?;
+        let mail = MailConfig {
+            transport: match get("SMTP_URL") {
+                Some(url) => {
+                    let url = url.trim().to_owned();
+                    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                        return Err(invalid(
+                            "SMTP_URL",
+                            format!(
+                                "expected smtp://host:port or smtps://user:pass@host, got {}",
+                                auth_infra::db::redacted(&url)
+                            ),
+                        ));
+                    }
+                    MailTransport::Smtp(url)
+                }
+                None => MailTransport::Directory(PathBuf::from(text("MAIL_DIR", "./mail").trim())),
+            },
+            from: {
+                let from = text("MAIL_FROM", "auth-server <no-reply@localhost>");
+                auth_infra::mail::parse_sender(&from).map_err(|_| {
+                    invalid(
+                        "MAIL_FROM",
+                        format!(
+                            "{from:?} is not a mailbox: use addr@domain or \"Name <addr@domain>\""
+                        ),
+                    )
+                })?;
+                from
+            },
+            smtp_timeout: duration("SMTP_TIMEOUT", "30s", false)?,
+            poll_interval: duration("MAIL_POLL_INTERVAL", "5s", false)?,
+        };
+        let max_attempts = number("MAIL_MAX_ATTEMPTS", 6)?;
+        if !(1..=100).contains(&max_attempts) {
+            return Err(invalid("MAIL_MAX_ATTEMPTS", "must be between 1 and 100"));
+        }
+        let recovery = RecoveryPolicy {
+            verify_email_ttl: ttl("VERIFY_EMAIL_TTL", "24h")?,
+            password_reset_ttl: ttl("PASSWORD_RESET_TTL", "1h")?,
+            public_url: parse_public_url(&text("PUBLIC_URL", "http://127.0.0.1:8000"))
+                .map_err(|m| invalid("PUBLIC_URL", m))?,
+            max_attempts: max_attempts as u32,
+            retry_delay: ttl("MAIL_RETRY_DELAY", "30s")?,
+            ..RecoveryPolicy::default()
+        };
 
         Ok(Self {
             database_url,
@@ -352,6 +442,8 @@ impl Config {
             session_retention: TimeDelta::from_std(duration("SESSION_RETENTION", "7d", true)?)
                 .map_err(|_| invalid("SESSION_RETENTION", "is too long"))?,
             throttle,
+            mail,
+            recovery,
         })
     }
 
@@ -378,6 +470,26 @@ impl Config {
             leeway_secs: self.leeway_secs,
         })
     }
+}
+
+/// `http(s)://host[:port][/path]`, without a trailing slash; no query or fragment, since
+/// paths and `?token=` are appended to it.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("expected http://… or https://…, got {url:?}"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("{url:?} has no host"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?} must not contain a query, a fragment or spaces"
+        ));
+    }
+    Ok(url.to_owned())
 }
 
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
@@ -496,3 +608,7 @@ mod attack_resistance_config_tests {
         assert_eq!(error.variable, "LOGIN_LOCKOUT_MAX");
     }
 }
+
+#[cfg(test)]
+#[path = "config_mail_tests.rs"]
+mod mail_tests;

@@ -26,7 +26,16 @@ use auth_domain::{
 };
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
-pub use config::{Config, ConfigError};
+use auth_domain::mail::{MailOutbox, Mailer};
+use auth_domain::recovery::{OneTimeTokenRepository, RecoveryPorts, RecoveryService};
+use auth_infra::mail::{
+    parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, MailSetupError, SmtpMailer,
+    WakingOutbox,
+};
+use auth_infra::RandomSecretGenerator;
+use tokio::sync::Notify;
+
+pub use config::{Config, ConfigError, MailTransport};
 
 /// Why the server could not start; each names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +55,8 @@ pub enum StartError {
     },
     #[error("start-up task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
 }
 
 /// The adapters wired into the use cases.
@@ -56,6 +67,11 @@ pub struct Components {
     pub account: AccountService,
     pub admin: AdminService,
     pub pruner: SessionPruner,
+    /// Email verification and password reset; its mail is sent by the worker
+    /// [`Application::build`] starts.
+    pub recovery: RecoveryService,
+    /// Wakes the delivery worker when mail is enqueued.
+    pub mail_wake: Arc<Notify>,
 }
 
 /// Connects the database (running migrations), builds the adapters and the use cases.
@@ -71,7 +87,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let users = store.clone() as Arc<dyn UserRepository>;
     let sessions = store.clone() as Arc<dyn SessionRepository>;
     let audit = store.clone() as Arc<dyn AuditLog>;
-    let throttle = store as Arc<dyn LoginThrottle>;
+    let throttle = store.clone() as Arc<dyn LoginThrottle>;
     let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
     let hasher = Arc::new(hasher) as Arc<dyn PasswordHasher>;
     let service = AuthService::new(
@@ -88,19 +104,46 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         users.clone(),
         sessions.clone(),
         tokens,
-        hasher,
+        hasher.clone(),
         clock.clone(),
         audit.clone(),
         config.policy,
     );
-    let admin = AdminService::new(users, audit, clock.clone());
-    let pruner = SessionPruner::new(sessions, clock, config.session_retention);
+    let admin = AdminService::new(users.clone(), audit, clock.clone());
+    let pruner = SessionPruner::new(sessions, clock.clone(), config.session_retention);
+    let mail_wake = Arc::new(Notify::new());
+    let recovery = RecoveryService::new(
+        RecoveryPorts {
+            users,
+            tokens: store.clone() as Arc<dyn OneTimeTokenRepository>,
+            outbox: Arc::new(WakingOutbox::new(
+                store.clone() as Arc<dyn MailOutbox>,
+                mail_wake.clone(),
+            )),
+            mailer: mailer(config)?,
+            secrets: Arc::new(RandomSecretGenerator),
+            hasher: hasher.clone(),
+            clock,
+        },
+        config.recovery.clone(),
+    );
     Ok(Components {
         service,
         database,
         account,
         admin,
         pruner,
+        recovery,
+        mail_wake,
+    })
+}
+
+/// The SMTP mailer when `SMTP_URL` is set, the `.eml` file mailer otherwise.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let from = parse_sender(&config.mail.from)?;
+    Ok(match &config.mail.transport {
+        MailTransport::Smtp(url) => Arc::new(SmtpMailer::new(url, from, config.mail.smtp_timeout)?),
+        MailTransport::Directory(dir) => Arc::new(FileMailer::new(dir.clone(), from)),
     })
 }
 
@@ -109,6 +152,8 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     prune_task: Option<PruneTask>,
+    /// Sends the outbox's mail while the server runs; stopped with it.
+    mail_worker: DeliveryWorker,
 }
 
 /// The periodic session prune; stops with the server (or when dropped).
@@ -143,6 +188,18 @@ impl Application {
     /// Builds everything and binds the listener (`PORT=0` picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let components = assemble(&config).await?;
+        match &config.mail.transport {
+            MailTransport::Directory(dir) => {
+                FileMailer::new(dir.clone(), parse_sender(&config.mail.from)?).ensure_dir()?;
+                log::info!(
+                    "mail is written as .eml files to {} (set SMTP_URL to send it)",
+                    dir.display()
+                );
+            }
+            MailTransport::Smtp(url) => {
+                log::info!("mail is sent through {}", auth_infra::db::redacted(url));
+            }
+        }
         let address = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&address).map_err(|cause| StartError::Bind {
             address: address.clone(),
@@ -156,6 +213,7 @@ impl Application {
         let readiness: Arc<dyn Readiness> = Arc::new(components.database.clone());
         let service = components.service.clone();
         let (account, admin) = (components.account.clone(), components.admin.clone());
+        let recovery = components.recovery.clone();
         let mut server = HttpServer::new(move || {
             let api = AuthApi {
                 service: service.clone(),
@@ -163,6 +221,7 @@ impl Application {
                 settings: settings.clone(),
                 account: account.clone(),
                 admin: admin.clone(),
+                recovery: recovery.clone(),
             };
             App::new()
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
@@ -181,10 +240,17 @@ impl Application {
             .run();
         let prune_task = (!config.prune_interval.is_zero())
             .then(|| PruneTask::spawn(components.pruner.clone(), config.prune_interval));
+        // Started last, so a server that fails to start leaves no worker behind.
+        let mail_worker = spawn_delivery_worker(
+            components.recovery.clone(),
+            components.mail_wake.clone(),
+            config.mail.poll_interval,
+        );
         Ok(Self {
             server,
             address: bound,
             prune_task,
+            mail_worker,
         })
     }
 
@@ -200,7 +266,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (or the handle) stops it; in-flight requests finish.
     pub async fn run(self) -> std::io::Result<()> {
         let _prune_task = self.prune_task;
-        self.server.await
+        let served = self.server.await;
+        drop(self.mail_worker);
+        served
     }
 }
 

@@ -8,6 +8,7 @@ mod forge;
 mod helpers;
 mod refresh;
 mod registration;
+mod recovery;
 mod seed_flow;
 
 mod admin;

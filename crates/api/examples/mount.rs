@@ -8,22 +8,33 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use auth_api::{middleware::require_auth, ApiSettings, AuthApi};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
+use auth_domain::mail::MailOutbox;
 use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
+use auth_domain::recovery::{
+    OneTimeTokenRepository, RecoveryPolicy, RecoveryPorts, RecoveryService,
+};
 use auth_domain::{AuthService, Principal, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
-use auth_infra::{
-    BcryptHasher, Database, DatabaseOptions, JwtSettings, JwtTokenService, SystemClock,
+use auth_infra::mail::{
+    parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, WakingOutbox,
 };
+use auth_infra::{
+    BcryptHasher, Database, DatabaseOptions, JwtSettings, JwtTokenService, RandomSecretGenerator,
+    SystemClock,
+};
+use tokio::sync::Notify;
 
-fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
+/// The use cases, and the worker that sends their mail (as `.eml` files in `./mail`).
+fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
     let url = DatabaseUrl::parse("sqlite://example.db")?;
     let database = Database::connect(&url, &DatabaseOptions::default())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -46,7 +57,30 @@ fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
     let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
     let hasher = Arc::new(BcryptHasher::new(10)?) as Arc<dyn PasswordHasher>;
     let policy = TokenPolicy::default();
-    Ok(AuthApi {
+    let wake = Arc::new(Notify::new());
+    let recovery = RecoveryService::new(
+        RecoveryPorts {
+            users: users.clone(),
+            tokens: store.clone() as Arc<dyn OneTimeTokenRepository>,
+            outbox: Arc::new(WakingOutbox::new(
+                store.clone() as Arc<dyn MailOutbox>,
+                wake.clone(),
+            )),
+            mailer: Arc::new(FileMailer::new(
+                "mail",
+                parse_sender("my-app <no-reply@localhost>")?,
+            )),
+            secrets: Arc::new(RandomSecretGenerator),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+        },
+        RecoveryPolicy {
+            public_url: "http://127.0.0.1:8080/auth".into(),
+            ..RecoveryPolicy::default()
+        },
+    );
+    let worker = spawn_delivery_worker(recovery.clone(), wake, Duration::from_secs(5));
+    let api = AuthApi {
         service: AuthService::new(
             users.clone(),
             sessions.clone(),
@@ -68,7 +102,9 @@ fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
             policy,
         ),
         admin: AdminService::new(users, audit, clock),
-    })
+        recovery,
+    };
+    Ok((api, worker))
 }
 
 /// A route of the host app that reuses auth-server's middleware.
@@ -78,7 +114,8 @@ async fn dashboard(principal: web::ReqData<Principal>) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let api = web::Data::new(auth_api()?);
+    let (api, _mail_worker) = auth_api()?;
+    let api = web::Data::new(api);
     println!("listening on http://127.0.0.1:8080 (auth routes under /auth)");
     HttpServer::new(move || {
         App::new()

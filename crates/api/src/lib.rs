@@ -16,6 +16,7 @@ pub mod extract;
 pub mod handlers;
 pub mod hardening;
 pub mod middleware;
+pub mod recovery;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use actix_web::{web, Scope};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
 use auth_domain::ports::Readiness;
+use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
 
 pub use error::{ApiError, FieldError};
@@ -72,6 +74,8 @@ pub struct AuthApi {
     pub account: AccountService,
     /// The administrators' use cases.
     pub admin: AdminService,
+    /// Email verification and password reset (issue "Account lifecycle").
+    pub recovery: RecoveryService,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
@@ -81,6 +85,8 @@ pub struct AuthApi {
 /// account-lifecycle routes: `PATCH /users/me`, `POST /users/me/password`, `GET /sessions`,
 /// `DELETE /sessions/{id}`, `POST /logout-all`; for administrators `GET /users`,
 /// `GET|PATCH|DELETE /users/{id}`, `GET /users/{id}/audit`.
+/// Account recovery ([`recovery`]): `POST /verify-email/request` (protected),
+/// `POST /verify-email`, `POST /password-reset/request`, `POST /password-reset/confirm`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 /// Every response carries `X-Content-Type-Options: nosniff`; CORS applies when origins are
 /// configured.
@@ -144,6 +150,16 @@ pub fn scope(
             web::resource("/users/{id}/audit")
                 .route(web::get().to(l::user_audit).wrap(protected())),
         )
+        .service(
+            web::resource("/verify-email/request").route(
+                web::post()
+                    .to(recovery::request_email_verification)
+                    .wrap(protected()),
+            ),
+        )
+        .service(web::resource("/verify-email").post(recovery::verify_email))
+        .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
+        .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
         .default_service(web::to(h::not_found))
         // Inside out: CORS (off unless configured), JSON bodies for every error response
         // (CORS's own refusals included), nosniff on everything.

@@ -10,7 +10,9 @@ pub mod audit;
 pub mod error;
 pub mod maintenance;
 pub mod policy;
+pub mod mail;
 pub mod ports;
+pub mod recovery;
 pub mod service;
 pub mod session;
 pub mod throttle;
@@ -29,6 +31,9 @@ pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError
 
 #[cfg(test)]
 mod lifecycle_tests;
+#[cfg(test)]
 mod login_defence_tests;
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod service_tests;

@@ -8,6 +8,9 @@ pub mod schema;
 mod sessions;
 mod throttle;
 mod users;
+// Issue "Account lifecycle": one-time tokens and the mail outbox.
+mod outbox;
+mod tokens;
 
 use std::time::Duration;
 
@@ -182,7 +185,8 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The store: implements `UserRepository`, `SessionRepository` and `Readiness`.
+/// The store: implements `UserRepository`, `SessionRepository`, `Readiness`,
+/// `OneTimeTokenRepository` and `MailOutbox`.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<Manager>,

@@ -64,5 +64,29 @@ diesel::table! {
         failures -> Integer,
         last_attempt_at -> Timestamp,
         locked_until -> Nullable<Timestamp>,
+    one_time_tokens (digest) {
+        digest -> Text,
+        kind -> Text,
+        user_id -> Text,
+        email -> Text,
+        password_fingerprint -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        failed_at -> Nullable<Timestamp>,
     }
 }
