@@ -15,7 +15,8 @@ use auth_api::ApiSettings;
 use auth_domain::recovery::RecoveryPolicy;
 use auth_domain::{ThrottlePolicy, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
-use auth_infra::jwt::{parse_hmac_algorithm, MIN_SECRET_BYTES};
+use auth_infra::jwt::{parse_algorithm, PemKey, PemKeys, MIN_SECRET_BYTES};
+use auth_infra::jwt_keys::is_hmac;
 use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
 use ipnet::IpNet;
@@ -26,7 +27,9 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("HOST", "127.0.0.1", "address to listen on"),
     ("PORT", "8000", "port to listen on; 0 picks a free one (logged)"),
     ("JWT_SECRET", "(none)", "HMAC key, at least 32 bytes; with SQLite an unset key is generated once into DB_PATH.jwt-secret (0600)"),
-    ("JWT_ALGORITHM", "HS256", "HS256, HS384 or HS512"),
+    ("JWT_ALGORITHM", "HS256", "HS256, HS384 or HS512 (JWT_SECRET); RS256, ES256 or EdDSA (key files)"),
+    ("JWT_PRIVATE_KEY_FILE", "(none)", "PEM private key that signs, for RS256/ES256/EdDSA (its public key is always accepted)"),
+    ("JWT_PUBLIC_KEY_FILES", "(none)", "comma-separated PEM public keys also accepted and published (rotation)"),
     ("ACCESS_TOKEN_TTL", "15m", "access token lifetime"),
     ("REFRESH_TOKEN_TTL", "7d", "refresh token lifetime"),
     ("SESSION_MAX_TTL", "30d", "how long after login a session can be refreshed"),
@@ -90,6 +93,8 @@ pub enum SecretSource {
     Given(Vec<u8>),
     /// Generated on first start and kept in this file (SQLite only).
     File(PathBuf),
+    /// No secret: an asymmetric algorithm signs with `JWT_PRIVATE_KEY_FILE`.
+    Unused,
 }
 
 impl fmt::Debug for SecretSource {
@@ -97,6 +102,7 @@ impl fmt::Debug for SecretSource {
         match self {
             SecretSource::Given(_) => f.write_str("Given(<redacted>)"),
             SecretSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            SecretSource::Unused => f.write_str("Unused"),
         }
     }
 }
@@ -125,6 +131,10 @@ pub struct Config {
     pub mail: MailConfig,
     /// Token lifetimes, link base and retry policy of verification and reset mail.
     pub recovery: RecoveryPolicy,
+    /// `JWT_PRIVATE_KEY_FILE`, with an asymmetric algorithm.
+    pub private_key_file: Option<PathBuf>,
+    /// `JWT_PUBLIC_KEY_FILES`, with an asymmetric algorithm.
+    pub public_key_files: Vec<PathBuf>,
 }
 
 /// The non-empty entries of a comma-separated list.
@@ -226,14 +236,67 @@ impl Config {
             .map_err(|m| invalid("DATABASE_URL", m))?;
 
         let algorithm_name = text("JWT_ALGORITHM", "HS256");
-        let algorithm = parse_hmac_algorithm(algorithm_name.trim()).ok_or_else(|| {
+        let algorithm = parse_algorithm(algorithm_name.trim()).ok_or_else(|| {
             invalid(
                 "JWT_ALGORITHM",
-                format!("unsupported algorithm {algorithm_name:?}: use HS256, HS384 or HS512"),
+                format!(
+                    "unsupported algorithm {algorithm_name:?}: use HS256, HS384, HS512, \
+                     RS256, ES256 or EdDSA"
+                ),
             )
         })?;
 
+        let private_key_file = get("JWT_PRIVATE_KEY_FILE").map(|path| PathBuf::from(path.trim()));
+        let public_key_files: Vec<PathBuf> = get("JWT_PUBLIC_KEY_FILES")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|path| !path.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let asymmetric = !is_hmac(algorithm);
+        let algorithm_name = algorithm_name.trim();
+        if asymmetric {
+            if private_key_file.is_none() {
+                return Err(invalid(
+                    "JWT_PRIVATE_KEY_FILE",
+                    format!("is required with JWT_ALGORITHM={algorithm_name}: a PEM private key"),
+                ));
+            }
+            if get("JWT_SECRET").is_some() {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    format!(
+                        "is not used with JWT_ALGORITHM={algorithm_name}, which signs with \
+                         JWT_PRIVATE_KEY_FILE: unset it"
+                    ),
+                ));
+            }
+        } else {
+            if private_key_file.is_some() {
+                return Err(invalid(
+                    "JWT_PRIVATE_KEY_FILE",
+                    format!(
+                        "is not used with JWT_ALGORITHM={algorithm_name}, which signs with \
+                         JWT_SECRET: unset it, or choose RS256, ES256 or EdDSA"
+                    ),
+                ));
+            }
+            if !public_key_files.is_empty() {
+                return Err(invalid(
+                    "JWT_PUBLIC_KEY_FILES",
+                    format!(
+                        "is not used with JWT_ALGORITHM={algorithm_name}, which signs with \
+                         JWT_SECRET: unset it, or choose RS256, ES256 or EdDSA"
+                    ),
+                ));
+            }
+        }
+
         let secret = match lookup("JWT_SECRET") {
+            _ if asymmetric => SecretSource::Unused,
             Some(secret) if secret.len() >= MIN_SECRET_BYTES => {
                 SecretSource::Given(secret.into_bytes())
             }
@@ -436,6 +499,7 @@ impl Config {
                 max_body_bytes: max_body_bytes as usize,
                 trusted_proxies,
                 cors_allowed_origins,
+                ..ApiSettings::default()
             },
             workers,
             prune_interval: duration("PRUNE_INTERVAL", "1h", true)?,
@@ -444,6 +508,8 @@ impl Config {
             throttle,
             mail,
             recovery,
+            private_key_file,
+            public_key_files,
         })
     }
 
@@ -461,6 +527,18 @@ impl Config {
         let secret = match &self.secret {
             SecretSource::Given(secret) => secret.clone(),
             SecretSource::File(path) => load_or_create_secret(path)?,
+            SecretSource::Unused => Vec::new(),
+        };
+        let key_pair = match &self.private_key_file {
+            None => None,
+            Some(private) => Some(PemKeys {
+                private_key: read_key_file("JWT_PRIVATE_KEY_FILE", private)?,
+                public_keys: self
+                    .public_key_files
+                    .iter()
+                    .map(|path| read_key_file("JWT_PUBLIC_KEY_FILES", path))
+                    .collect::<Result<_, _>>()?,
+            }),
         };
         Ok(JwtSettings {
             algorithm: self.algorithm,
@@ -468,6 +546,7 @@ impl Config {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             leeway_secs: self.leeway_secs,
+            key_pair,
         })
     }
 }
@@ -490,6 +569,12 @@ fn parse_public_url(raw: &str) -> Result<String, String> {
         ));
     }
     Ok(url.to_owned())
+}
+
+fn read_key_file(variable: &'static str, path: &Path) -> Result<PemKey, ConfigError> {
+    let pem = fs::read(path)
+        .map_err(|e| invalid(variable, format!("cannot read {}: {e}", path.display())))?;
+    Ok(PemKey::new(path.display().to_string(), pem))
 }
 
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
@@ -612,3 +697,7 @@ mod attack_resistance_config_tests {
 #[cfg(test)]
 #[path = "config_mail_tests.rs"]
 mod mail_tests;
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -46,7 +46,7 @@ pub enum StartError {
     Database(#[from] auth_infra::db::DatabaseSetupError),
     #[error("BCRYPT_COST: {0}")]
     Bcrypt(#[from] auth_infra::password::BcryptSetupError),
-    #[error("JWT_SECRET: {0}")]
+    #[error("{variable}: {0}", variable = jwt_variable(.0))]
     Jwt(#[from] auth_infra::jwt::JwtSetupError),
     #[error("HOST/PORT: cannot listen on {address}: {cause}")]
     Bind {
@@ -57,6 +57,17 @@ pub enum StartError {
     Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Mail(#[from] MailSetupError),
+}
+
+/// The configuration variable a signing-key error is about.
+fn jwt_variable(error: &auth_infra::jwt::JwtSetupError) -> &'static str {
+    use auth_infra::jwt::JwtSetupError as E;
+    match error {
+        E::ShortSecret(_) => "JWT_SECRET",
+        E::MissingPrivateKey(_) | E::PrivateKey(_) => "JWT_PRIVATE_KEY_FILE",
+        E::KeysWithHmac(_) => "JWT_ALGORITHM",
+        E::PublicKey { .. } => "JWT_PUBLIC_KEY_FILES",
+    }
 }
 
 /// The adapters wired into the use cases.
@@ -72,17 +83,21 @@ pub struct Components {
     pub recovery: RecoveryService,
     /// Wakes the delivery worker when mail is enqueued.
     pub mail_wake: Arc<Notify>,
+    /// The public keys as a JWK Set, for `GET /.well-known/jwks.json`.
+    pub jwks: serde_json::Value,
 }
 
 /// Connects the database (running migrations), builds the adapters and the use cases.
 /// Blocking work (migrations, the reference bcrypt hash) runs on the blocking pool.
 pub async fn assemble(config: &Config) -> Result<Components, StartError> {
+    // The keys first: a bad key stops the server before it touches the database.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?;
+    let jwks = tokens.jwks_json();
     let (url, options) = (config.database_url.clone(), config.database.clone());
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, &options)).await??;
     let cost = config.bcrypt_cost;
     let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost)).await??;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?;
     let store = Arc::new(database.clone());
     let users = store.clone() as Arc<dyn UserRepository>;
     let sessions = store.clone() as Arc<dyn SessionRepository>;
@@ -135,6 +150,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         pruner,
         recovery,
         mail_wake,
+        jwks,
     })
 }
 
@@ -209,7 +225,8 @@ impl Application {
             address: address.clone(),
             cause,
         })?;
-        let settings = config.api.clone();
+        let mut settings = config.api.clone();
+        settings.jwks = components.jwks.clone();
         let readiness: Arc<dyn Readiness> = Arc::new(components.database.clone());
         let service = components.service.clone();
         let (account, admin) = (components.account.clone(), components.admin.clone());

@@ -9,6 +9,7 @@ mod helpers;
 mod refresh;
 mod registration;
 mod recovery;
+mod jwks;
 mod seed_flow;
 
 mod admin;

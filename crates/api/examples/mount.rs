@@ -47,6 +47,7 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
             issuer: "my-app".into(),
             audience: None,
             leeway_secs: 0,
+            key_pair: None,
         },
         clock.clone(),
     )?;

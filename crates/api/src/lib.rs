@@ -17,6 +17,7 @@ pub mod handlers;
 pub mod hardening;
 pub mod middleware;
 pub mod recovery;
+pub mod well_known;
 
 use std::sync::Arc;
 
@@ -49,6 +50,9 @@ pub struct ApiSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins allowed by CORS, as `scheme://host[:port]`; empty: CORS off.
     pub cors_allowed_origins: Vec<String>,
+    /// The token-signing public keys as an RFC 7517 JWK Set, served at
+    /// `GET /.well-known/jwks.json` (`{"keys": []}` with an HMAC secret).
+    pub jwks: serde_json::Value,
 }
 
 impl Default for ApiSettings {
@@ -61,6 +65,7 @@ impl Default for ApiSettings {
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
+            jwks: serde_json::json!({ "keys": [] }),
         }
     }
 }
@@ -87,6 +92,7 @@ pub struct AuthApi {
 /// `GET|PATCH|DELETE /users/{id}`, `GET /users/{id}/audit`.
 /// Account recovery ([`recovery`]): `POST /verify-email/request` (protected),
 /// `POST /verify-email`, `POST /password-reset/request`, `POST /password-reset/confirm`.
+/// Key publication: `GET /.well-known/jwks.json`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 /// Every response carries `X-Content-Type-Options: nosniff`; CORS applies when origins are
 /// configured.
@@ -160,6 +166,7 @@ pub fn scope(
         .service(web::resource("/verify-email").post(recovery::verify_email))
         .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
         .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
+        .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
         .default_service(web::to(h::not_found))
         // Inside out: CORS (off unless configured), JSON bodies for every error response
         // (CORS's own refusals included), nosniff on everything.

@@ -5,12 +5,15 @@
 pub mod clock;
 pub mod db;
 pub mod jwt;
+pub mod jwt_keys;
 pub mod password;
 // Issue "Account lifecycle": mail adapters and one-time secrets.
 pub mod mail;
 pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod smtp_sink;
+#[cfg(feature = "testing")]
+pub mod test_keys;
 #[cfg(feature = "testing")]
 pub mod testing;
 
