@@ -9,8 +9,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
+use auth_api::observability::{self, Metrics, PoolState};
 use auth_api::AuthApi;
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
@@ -57,6 +58,8 @@ pub enum StartError {
     Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Mail(#[from] MailSetupError),
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 /// The configuration variable a signing-key error is about.
@@ -231,6 +234,19 @@ impl Application {
         let service = components.service.clone();
         let (account, admin) = (components.account.clone(), components.admin.clone());
         let recovery = components.recovery.clone();
+        let pool = components.database.clone();
+        let metrics = web::Data::new(
+            Metrics::new()
+                .map_err(|e| StartError::Metrics(e.to_string()))?
+                .with_pool_probe(move || {
+                    let state = pool.pool_state();
+                    PoolState {
+                        connections: state.connections,
+                        idle_connections: state.idle_connections,
+                        max_connections: state.max_connections,
+                    }
+                }),
+        );
         let mut server = HttpServer::new(move || {
             let api = AuthApi {
                 service: service.clone(),
@@ -241,7 +257,9 @@ impl Application {
                 recovery: recovery.clone(),
             };
             App::new()
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .app_data(metrics.clone())
+                .wrap(from_fn(observability::observe))
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms rid=%{x-request-id}o"))
                 .service(auth_api::scope("", web::Data::new(api)))
         })
         .shutdown_timeout(30);

@@ -10,6 +10,9 @@ mod refresh;
 mod registration;
 mod recovery;
 mod jwks;
+mod faults;
+mod instances;
+mod observability;
 mod seed_flow;
 
 mod admin;

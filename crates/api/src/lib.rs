@@ -18,6 +18,8 @@ pub mod hardening;
 pub mod middleware;
 pub mod recovery;
 pub mod well_known;
+pub mod observability;
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -92,7 +94,8 @@ pub struct AuthApi {
 /// `GET|PATCH|DELETE /users/{id}`, `GET /users/{id}/audit`.
 /// Account recovery ([`recovery`]): `POST /verify-email/request` (protected),
 /// `POST /verify-email`, `POST /password-reset/request`, `POST /password-reset/confirm`.
-/// Key publication: `GET /.well-known/jwks.json`.
+/// Key publication: `GET /.well-known/jwks.json`. Operations: `GET /metrics` (when
+/// [`observability::Metrics`] are registered), `GET /openapi.json`, `GET /docs`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 /// Every response carries `X-Content-Type-Options: nosniff`; CORS applies when origins are
 /// configured.
@@ -167,6 +170,9 @@ pub fn scope(
         .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
         .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
         .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
+        .service(web::resource("/metrics").get(observability::metrics))
+        .service(web::resource("/openapi.json").get(openapi::openapi_json))
+        .service(web::resource("/docs").get(openapi::docs))
         .default_service(web::to(h::not_found))
         // Inside out: CORS (off unless configured), JSON bodies for every error response
         // (CORS's own refusals included), nosniff on everything.
