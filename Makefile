@@ -5,13 +5,18 @@ CARGO ?= cargo
 # Where the PostgreSQL tests create their throw-away databases.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint fmt build release clean help
+.PHONY: run test lint fmt build release clean help bench bench-timing docs-check fuzz fuzz-api
 
 help:
 	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
 	@echo "make test    - every test: domain, adapters on SQLite + PostgreSQL, end-to-end"
 	@echo "make lint    - rustfmt check + clippy -D warnings"
 	@echo "make release - optimised binary in target/release/auth-server"
+	@echo "make bench-timing - /login refusal timings (unknown, wrong, inactive, locked); BENCH_ROUNDS, BCRYPT_COST"
+	@echo "make fuzz    - run each cargo-fuzz target for FUZZ_TIME seconds (default 600)"
+	@echo "make bench   - wrk load figures on SQLite and PostgreSQL into bench/RESULTS.md"
+	@echo "make docs-check - /docs rendered in headless Chromium: every route, no console error"
+	@echo "make fuzz-api   - schemathesis against /openapi.json: no 5xx, no schema violation"
 
 run:
 	$(CARGO) run --release --bin auth-server -- serve
@@ -34,3 +39,28 @@ release:
 
 clean:
 	$(CARGO) clean
+
+# Not a test: release-built timing benchmark of /login's refusals (must lie within 10%).
+bench-timing:
+	$(CARGO) run --release --example bench_timing
+
+# cargo-fuzz on the stable toolchain: RUSTC_BOOTSTRAP=1 accepts the nightly flags it passes;
+# no sanitizer (they need a nightly standard library). One target after another.
+FUZZ_TIME ?= 600
+FUZZ_TARGETS ?= verify_token register_body login_body
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for target in $(FUZZ_TARGETS); do \
+		echo "== $$target ($(FUZZ_TIME) s)"; \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$target -- \
+			-max_total_time=$(FUZZ_TIME) -jobs=1 -workers=1 || exit 1; \
+	done
+
+bench:
+	bash bench/run.sh
+
+docs-check:
+	bash scripts/docs-check.sh
+
+fuzz-api:
+	bash scripts/fuzz-api.sh

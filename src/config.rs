@@ -5,16 +5,21 @@
 use std::fmt;
 use std::fs;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use actix_web::http::header::HeaderName;
+use auth_api::hardening::parse_origin;
 use auth_api::ApiSettings;
-use auth_domain::TokenPolicy;
+use auth_domain::recovery::RecoveryPolicy;
+use auth_domain::{ThrottlePolicy, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
-use auth_infra::jwt::{parse_hmac_algorithm, MIN_SECRET_BYTES};
+use auth_infra::jwt::{parse_algorithm, PemKey, PemKeys, MIN_SECRET_BYTES};
+use auth_infra::jwt_keys::is_hmac;
 use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
+use ipnet::IpNet;
 
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
@@ -22,7 +27,9 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("HOST", "127.0.0.1", "address to listen on"),
     ("PORT", "8000", "port to listen on; 0 picks a free one (logged)"),
     ("JWT_SECRET", "(none)", "HMAC key, at least 32 bytes; with SQLite an unset key is generated once into DB_PATH.jwt-secret (0600)"),
-    ("JWT_ALGORITHM", "HS256", "HS256, HS384 or HS512"),
+    ("JWT_ALGORITHM", "HS256", "HS256, HS384 or HS512 (JWT_SECRET); RS256, ES256 or EdDSA (key files)"),
+    ("JWT_PRIVATE_KEY_FILE", "(none)", "PEM private key that signs, for RS256/ES256/EdDSA (its public key is always accepted)"),
+    ("JWT_PUBLIC_KEY_FILES", "(none)", "comma-separated PEM public keys also accepted and published (rotation)"),
     ("ACCESS_TOKEN_TTL", "15m", "access token lifetime"),
     ("REFRESH_TOKEN_TTL", "7d", "refresh token lifetime"),
     ("SESSION_MAX_TTL", "30d", "how long after login a session can be refreshed"),
@@ -39,6 +46,23 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
+    ("PRUNE_INTERVAL", "1h", "how often serve deletes ended sessions; 0 turns it off"),
+    ("SESSION_RETENTION", "7d", "how long revoked sessions are kept before prune deletes them"),
+    ("LOGIN_MAX_FAILURES", "5", "consecutive failed logins that lock an email or a client address"),
+    ("LOGIN_LOCKOUT", "1m", "first lock; doubles with each further failure"),
+    ("LOGIN_LOCKOUT_MAX", "15m", "longest lock"),
+    ("TRUSTED_PROXIES", "(none)", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed"),
+    ("CORS_ALLOWED_ORIGINS", "(none: CORS off)", "comma-separated origins (scheme://host[:port]) allowed by CORS"),
+    ("PUBLIC_URL", "http://127.0.0.1:8000", "base of the links in mails: {PUBLIC_URL}/verify-email?token=… and {PUBLIC_URL}/reset-password?token=…"),
+    ("MAIL_FROM", "auth-server <no-reply@localhost>", "sender of every mail: addr@domain or \"Name <addr@domain>\""),
+    ("SMTP_URL", "(none)", "smtp://host:port, smtp://user:pass@host:587?tls=required (STARTTLS) or smtps://user:pass@host; unset: mail goes to MAIL_DIR"),
+    ("MAIL_DIR", "./mail", "folder of the .eml files written when SMTP_URL is unset"),
+    ("SMTP_TIMEOUT", "30s", "longest wait for the SMTP server at each step"),
+    ("VERIFY_EMAIL_TTL", "24h", "lifetime of an email-verification link"),
+    ("PASSWORD_RESET_TTL", "1h", "lifetime of a password-reset link"),
+    ("MAIL_MAX_ATTEMPTS", "6", "delivery attempts per mail before it is given up"),
+    ("MAIL_RETRY_DELAY", "30s", "wait after a failed attempt, doubled after each further one (at most 1h)"),
+    ("MAIL_POLL_INTERVAL", "5s", "how often the outbox is checked for due mail (new mail is sent at once)"),
 ];
 
 /// A configuration value that cannot be used.
@@ -69,6 +93,8 @@ pub enum SecretSource {
     Given(Vec<u8>),
     /// Generated on first start and kept in this file (SQLite only).
     File(PathBuf),
+    /// No secret: an asymmetric algorithm signs with `JWT_PRIVATE_KEY_FILE`.
+    Unused,
 }
 
 impl fmt::Debug for SecretSource {
@@ -76,6 +102,7 @@ impl fmt::Debug for SecretSource {
         match self {
             SecretSource::Given(_) => f.write_str("Given(<redacted>)"),
             SecretSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            SecretSource::Unused => f.write_str("Unused"),
         }
     }
 }
@@ -95,6 +122,59 @@ pub struct Config {
     pub bcrypt_cost: u32,
     pub api: ApiSettings,
     pub workers: Option<usize>,
+    /// How often `serve` prunes sessions (zero: never).
+    pub prune_interval: Duration,
+    /// How long a revoked session is kept before `prune` deletes it.
+    pub session_retention: TimeDelta,
+    pub throttle: ThrottlePolicy,
+    /// Mail transport and delivery (issue "Account lifecycle").
+    pub mail: MailConfig,
+    /// Token lifetimes, link base and retry policy of verification and reset mail.
+    pub recovery: RecoveryPolicy,
+    /// `JWT_PRIVATE_KEY_FILE`, with an asymmetric algorithm.
+    pub private_key_file: Option<PathBuf>,
+    /// `JWT_PUBLIC_KEY_FILES`, with an asymmetric algorithm.
+    pub public_key_files: Vec<PathBuf>,
+}
+
+/// The non-empty entries of a comma-separated list.
+fn list(raw: Option<String>) -> impl Iterator<Item = String> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(|entry| entry.trim().to_owned())
+        .filter(|entry| !entry.is_empty())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Where mail goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// `SMTP_URL` (it may hold a password: `Debug` hides it).
+    Smtp(String),
+    /// `MAIL_DIR`: one `.eml` file per message.
+    Directory(PathBuf),
+}
+
+impl fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailTransport::Smtp(url) => f
+                .debug_tuple("Smtp")
+                .field(&auth_infra::db::redacted(url))
+                .finish(),
+            MailTransport::Directory(dir) => f.debug_tuple("Directory").field(dir).finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    /// `MAIL_FROM`, checked to be a mailbox.
+    pub from: String,
+    pub smtp_timeout: Duration,
+    pub poll_interval: Duration,
 }
 
 /// Parses `900`, `30s`, `15m`, `12h`, `7d`.
@@ -156,14 +236,67 @@ impl Config {
             .map_err(|m| invalid("DATABASE_URL", m))?;
 
         let algorithm_name = text("JWT_ALGORITHM", "HS256");
-        let algorithm = parse_hmac_algorithm(algorithm_name.trim()).ok_or_else(|| {
+        let algorithm = parse_algorithm(algorithm_name.trim()).ok_or_else(|| {
             invalid(
                 "JWT_ALGORITHM",
-                format!("unsupported algorithm {algorithm_name:?}: use HS256, HS384 or HS512"),
+                format!(
+                    "unsupported algorithm {algorithm_name:?}: use HS256, HS384, HS512, \
+                     RS256, ES256 or EdDSA"
+                ),
             )
         })?;
 
+        let private_key_file = get("JWT_PRIVATE_KEY_FILE").map(|path| PathBuf::from(path.trim()));
+        let public_key_files: Vec<PathBuf> = get("JWT_PUBLIC_KEY_FILES")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|path| !path.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let asymmetric = !is_hmac(algorithm);
+        let algorithm_name = algorithm_name.trim();
+        if asymmetric {
+            if private_key_file.is_none() {
+                return Err(invalid(
+                    "JWT_PRIVATE_KEY_FILE",
+                    format!("is required with JWT_ALGORITHM={algorithm_name}: a PEM private key"),
+                ));
+            }
+            if get("JWT_SECRET").is_some() {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    format!(
+                        "is not used with JWT_ALGORITHM={algorithm_name}, which signs with \
+                         JWT_PRIVATE_KEY_FILE: unset it"
+                    ),
+                ));
+            }
+        } else {
+            if private_key_file.is_some() {
+                return Err(invalid(
+                    "JWT_PRIVATE_KEY_FILE",
+                    format!(
+                        "is not used with JWT_ALGORITHM={algorithm_name}, which signs with \
+                         JWT_SECRET: unset it, or choose RS256, ES256 or EdDSA"
+                    ),
+                ));
+            }
+            if !public_key_files.is_empty() {
+                return Err(invalid(
+                    "JWT_PUBLIC_KEY_FILES",
+                    format!(
+                        "is not used with JWT_ALGORITHM={algorithm_name}, which signs with \
+                         JWT_SECRET: unset it, or choose RS256, ES256 or EdDSA"
+                    ),
+                ));
+            }
+        }
+
         let secret = match lookup("JWT_SECRET") {
+            _ if asymmetric => SecretSource::Unused,
             Some(secret) if secret.len() >= MIN_SECRET_BYTES => {
                 SecretSource::Given(secret.into_bytes())
             }
@@ -260,11 +393,95 @@ impl Config {
                 .map(|w| w as usize),
         };
 
+        let max_failures = number("LOGIN_MAX_FAILURES", 5)?;
+        if !(1..=1_000).contains(&max_failures) {
+            return Err(invalid(
+                "LOGIN_MAX_FAILURES",
+                format!("must be between 1 and 1000, got {max_failures}"),
+            ));
+        }
+        let lockout = ttl("LOGIN_LOCKOUT", "1m")?;
+        let lockout_max = ttl("LOGIN_LOCKOUT_MAX", "15m")?;
+        if lockout_max < lockout {
+            return Err(invalid(
+                "LOGIN_LOCKOUT_MAX",
+                "must be at least LOGIN_LOCKOUT",
+            ));
+        }
+        let throttle = ThrottlePolicy {
+            max_failures: max_failures as u32,
+            lockout,
+            lockout_max,
+            ..ThrottlePolicy::default()
+        };
+        let trusted_proxies = list(get("TRUSTED_PROXIES"))
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is neither an IP address nor a CIDR network"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cors_allowed_origins = list(get("CORS_ALLOWED_ORIGINS"))
+            .map(|entry| parse_origin(&entry).map_err(|m| invalid("CORS_ALLOWED_ORIGINS", m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mail = MailConfig {
+            transport: match get("SMTP_URL") {
+                Some(url) => {
+                    let url = url.trim().to_owned();
+                    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                        return Err(invalid(
+                            "SMTP_URL",
+                            format!(
+                                "expected smtp://host:port or smtps://user:pass@host, got {}",
+                                auth_infra::db::redacted(&url)
+                            ),
+                        ));
+                    }
+                    MailTransport::Smtp(url)
+                }
+                None => MailTransport::Directory(PathBuf::from(text("MAIL_DIR", "./mail").trim())),
+            },
+            from: {
+                let from = text("MAIL_FROM", "auth-server <no-reply@localhost>");
+                auth_infra::mail::parse_sender(&from).map_err(|_| {
+                    invalid(
+                        "MAIL_FROM",
+                        format!(
+                            "{from:?} is not a mailbox: use addr@domain or \"Name <addr@domain>\""
+                        ),
+                    )
+                })?;
+                from
+            },
+            smtp_timeout: duration("SMTP_TIMEOUT", "30s", false)?,
+            poll_interval: duration("MAIL_POLL_INTERVAL", "5s", false)?,
+        };
+        let max_attempts = number("MAIL_MAX_ATTEMPTS", 6)?;
+        if !(1..=100).contains(&max_attempts) {
+            return Err(invalid("MAIL_MAX_ATTEMPTS", "must be between 1 and 100"));
+        }
+        let recovery = RecoveryPolicy {
+            verify_email_ttl: ttl("VERIFY_EMAIL_TTL", "24h")?,
+            password_reset_ttl: ttl("PASSWORD_RESET_TTL", "1h")?,
+            public_url: parse_public_url(&text("PUBLIC_URL", "http://127.0.0.1:8000"))
+                .map_err(|m| invalid("PUBLIC_URL", m))?,
+            max_attempts: max_attempts as u32,
+            retry_delay: ttl("MAIL_RETRY_DELAY", "30s")?,
+            ..RecoveryPolicy::default()
+        };
+
         Ok(Self {
             database_url,
             database: DatabaseOptions {
                 max_connections: pool_size as u32,
                 checkout_timeout: duration("DATABASE_TIMEOUT", "5s", false)?,
+                ..DatabaseOptions::default()
             },
             host: text("HOST", "127.0.0.1").trim().to_owned(),
             port,
@@ -281,8 +498,19 @@ impl Config {
                 auth_header,
                 auth_schemes,
                 max_body_bytes: max_body_bytes as usize,
+                trusted_proxies,
+                cors_allowed_origins,
+                ..ApiSettings::default()
             },
             workers,
+            prune_interval: duration("PRUNE_INTERVAL", "1h", true)?,
+            session_retention: TimeDelta::from_std(duration("SESSION_RETENTION", "7d", true)?)
+                .map_err(|_| invalid("SESSION_RETENTION", "is too long"))?,
+            throttle,
+            mail,
+            recovery,
+            private_key_file,
+            public_key_files,
         })
     }
 
@@ -300,6 +528,18 @@ impl Config {
         let secret = match &self.secret {
             SecretSource::Given(secret) => secret.clone(),
             SecretSource::File(path) => load_or_create_secret(path)?,
+            SecretSource::Unused => Vec::new(),
+        };
+        let key_pair = match &self.private_key_file {
+            None => None,
+            Some(private) => Some(PemKeys {
+                private_key: read_key_file("JWT_PRIVATE_KEY_FILE", private)?,
+                public_keys: self
+                    .public_key_files
+                    .iter()
+                    .map(|path| read_key_file("JWT_PUBLIC_KEY_FILES", path))
+                    .collect::<Result<_, _>>()?,
+            }),
         };
         Ok(JwtSettings {
             algorithm: self.algorithm,
@@ -307,8 +547,35 @@ impl Config {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             leeway_secs: self.leeway_secs,
+            key_pair,
         })
     }
+}
+
+/// `http(s)://host[:port][/path]`, without a trailing slash; no query or fragment, since
+/// paths and `?token=` are appended to it.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("expected http://… or https://…, got {url:?}"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("{url:?} has no host"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?} must not contain a query, a fragment or spaces"
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+fn read_key_file(variable: &'static str, path: &Path) -> Result<PemKey, ConfigError> {
+    let pem = fs::read(path)
+        .map_err(|e| invalid(variable, format!("cannot read {}: {e}", path.display())))?;
+    Ok(PemKey::new(path.display().to_string(), pem))
 }
 
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
@@ -354,3 +621,84 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, ConfigError> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod attack_resistance_config_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([("JWT_SECRET".to_owned(), "x".repeat(32))])
+            .collect();
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn throttle_proxies_and_cors_default_to_five_one_minute_fifteen_none_none() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.throttle.max_failures, 5);
+        assert_eq!(config.throttle.lockout, TimeDelta::minutes(1));
+        assert_eq!(config.throttle.lockout_max, TimeDelta::minutes(15));
+        assert!(config.api.trusted_proxies.is_empty());
+        assert!(config.api.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn throttle_proxies_and_cors_are_read() {
+        let config = config(&[
+            ("LOGIN_MAX_FAILURES", "3"),
+            ("LOGIN_LOCKOUT", "30s"),
+            ("LOGIN_LOCKOUT_MAX", "1h"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ,::1"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://App.example.com,http://localhost:3000",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(config.throttle.max_failures, 3);
+        assert_eq!(config.throttle.lockout, TimeDelta::seconds(30));
+        assert_eq!(config.throttle.lockout_max, TimeDelta::hours(1));
+        let proxies: Vec<String> = config
+            .api
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        assert_eq!(
+            config.api.cors_allowed_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (variable, value) in [
+            ("LOGIN_MAX_FAILURES", "0"),
+            ("LOGIN_MAX_FAILURES", "many"),
+            ("LOGIN_LOCKOUT", "0"),
+            ("LOGIN_LOCKOUT", "1y"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "proxy.example.com"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
+        ] {
+            let error = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{variable}={value}: {error}");
+        }
+        let error = config(&[("LOGIN_LOCKOUT", "10m"), ("LOGIN_LOCKOUT_MAX", "5m")]).unwrap_err();
+        assert_eq!(error.variable, "LOGIN_LOCKOUT_MAX");
+    }
+}
+
+#[cfg(test)]
+#[path = "config_mail_tests.rs"]
+mod mail_tests;
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

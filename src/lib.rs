@@ -9,16 +9,34 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
+use auth_api::observability::{self, Metrics, PoolState};
 use auth_api::AuthApi;
-use auth_domain::ports::{Clock, PasswordHasher, Readiness, SessionRepository, UserRepository};
+use auth_domain::account::AccountService;
+use auth_domain::admin::AdminService;
+use auth_domain::maintenance::SessionPruner;
+use auth_domain::ports::{
+    AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
+};
 use auth_domain::service::RegisterError;
+use auth_domain::throttle::LoginThrottle;
 use auth_domain::user::AccountKind;
-use auth_domain::{AuthService, Email, NewUser, Password, User, Username};
+use auth_domain::{
+    AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
+};
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
-pub use config::{Config, ConfigError};
+use auth_domain::mail::{MailOutbox, Mailer};
+use auth_domain::recovery::{OneTimeTokenRepository, RecoveryPorts, RecoveryService};
+use auth_infra::mail::{
+    parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, MailSetupError, SmtpMailer,
+    WakingOutbox,
+};
+use auth_infra::RandomSecretGenerator;
+use tokio::sync::Notify;
+
+pub use config::{Config, ConfigError, MailTransport};
 
 /// Why the server could not start; each names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +47,7 @@ pub enum StartError {
     Database(#[from] auth_infra::db::DatabaseSetupError),
     #[error("BCRYPT_COST: {0}")]
     Bcrypt(#[from] auth_infra::password::BcryptSetupError),
-    #[error("JWT_SECRET: {0}")]
+    #[error("{variable}: {0}", variable = jwt_variable(.0))]
     Jwt(#[from] auth_infra::jwt::JwtSetupError),
     #[error("HOST/PORT: cannot listen on {address}: {cause}")]
     Bind {
@@ -38,6 +56,21 @@ pub enum StartError {
     },
     #[error("start-up task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
+    #[error("metrics: {0}")]
+    Metrics(String),
+}
+
+/// The configuration variable a signing-key error is about.
+fn jwt_variable(error: &auth_infra::jwt::JwtSetupError) -> &'static str {
+    use auth_infra::jwt::JwtSetupError as E;
+    match error {
+        E::ShortSecret(_) => "JWT_SECRET",
+        E::MissingPrivateKey(_) | E::PrivateKey(_) => "JWT_PRIVATE_KEY_FILE",
+        E::KeysWithHmac(_) => "JWT_ALGORITHM",
+        E::PublicKey { .. } => "JWT_PUBLIC_KEY_FILES",
+    }
 }
 
 /// The adapters wired into the use cases.
@@ -45,39 +78,147 @@ pub enum StartError {
 pub struct Components {
     pub service: AuthService,
     pub database: Database,
+    pub account: AccountService,
+    pub admin: AdminService,
+    pub pruner: SessionPruner,
+    /// Email verification and password reset; its mail is sent by the worker
+    /// [`Application::build`] starts.
+    pub recovery: RecoveryService,
+    /// Wakes the delivery worker when mail is enqueued.
+    pub mail_wake: Arc<Notify>,
+    /// The public keys as a JWK Set, for `GET /.well-known/jwks.json`.
+    pub jwks: serde_json::Value,
 }
 
 /// Connects the database (running migrations), builds the adapters and the use cases.
 /// Blocking work (migrations, the reference bcrypt hash) runs on the blocking pool.
 pub async fn assemble(config: &Config) -> Result<Components, StartError> {
+    // The keys first: a bad key stops the server before it touches the database.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?;
+    let jwks = tokens.jwks_json();
     let (url, options) = (config.database_url.clone(), config.database.clone());
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, &options)).await??;
     let cost = config.bcrypt_cost;
     let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost)).await??;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?;
     let store = Arc::new(database.clone());
+    let users = store.clone() as Arc<dyn UserRepository>;
+    let sessions = store.clone() as Arc<dyn SessionRepository>;
+    let audit = store.clone() as Arc<dyn AuditLog>;
+    let throttle = store.clone() as Arc<dyn LoginThrottle>;
+    let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
+    let hasher = Arc::new(hasher) as Arc<dyn PasswordHasher>;
     let service = AuthService::new(
-        store.clone() as Arc<dyn UserRepository>,
-        store as Arc<dyn SessionRepository>,
-        Arc::new(tokens),
-        Arc::new(hasher) as Arc<dyn PasswordHasher>,
-        clock,
+        users.clone(),
+        sessions.clone(),
+        tokens.clone(),
+        hasher.clone(),
+        clock.clone(),
+        config.policy,
+    )
+    .with_audit(audit.clone())
+    .with_login_throttle(throttle, config.throttle);
+    let account = AccountService::new(
+        users.clone(),
+        sessions.clone(),
+        tokens,
+        hasher.clone(),
+        clock.clone(),
+        audit.clone(),
         config.policy,
     );
-    Ok(Components { service, database })
+    let admin = AdminService::new(users.clone(), audit, clock.clone());
+    let pruner = SessionPruner::new(sessions, clock.clone(), config.session_retention);
+    let mail_wake = Arc::new(Notify::new());
+    let recovery = RecoveryService::new(
+        RecoveryPorts {
+            users,
+            tokens: store.clone() as Arc<dyn OneTimeTokenRepository>,
+            outbox: Arc::new(WakingOutbox::new(
+                store.clone() as Arc<dyn MailOutbox>,
+                mail_wake.clone(),
+            )),
+            mailer: mailer(config)?,
+            secrets: Arc::new(RandomSecretGenerator),
+            hasher: hasher.clone(),
+            clock,
+        },
+        config.recovery.clone(),
+    );
+    Ok(Components {
+        service,
+        database,
+        account,
+        admin,
+        pruner,
+        recovery,
+        mail_wake,
+        jwks,
+    })
+}
+
+/// The SMTP mailer when `SMTP_URL` is set, the `.eml` file mailer otherwise.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let from = parse_sender(&config.mail.from)?;
+    Ok(match &config.mail.transport {
+        MailTransport::Smtp(url) => Arc::new(SmtpMailer::new(url, from, config.mail.smtp_timeout)?),
+        MailTransport::Directory(dir) => Arc::new(FileMailer::new(dir.clone(), from)),
+    })
 }
 
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    prune_task: Option<PruneTask>,
+    /// Sends the outbox's mail while the server runs; stopped with it.
+    mail_worker: DeliveryWorker,
+}
+
+/// The periodic session prune; stops with the server (or when dropped).
+struct PruneTask(tokio::task::JoinHandle<()>);
+
+impl PruneTask {
+    /// Prunes now, then every `interval`. Each run goes through the repository, so its
+    /// query runs on the blocking pool; a failed run is logged and retried next time.
+    fn spawn(pruner: SessionPruner, interval: std::time::Duration) -> Self {
+        Self(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match pruner.prune().await {
+                    Ok(0) => log::debug!("prune: no session to delete"),
+                    Ok(deleted) => log::info!("prune: deleted {deleted} ended session(s)"),
+                    Err(fault) => log::warn!("prune failed (retried in {interval:?}): {fault}"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for PruneTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Application {
     /// Builds everything and binds the listener (`PORT=0` picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let components = assemble(&config).await?;
+        match &config.mail.transport {
+            MailTransport::Directory(dir) => {
+                FileMailer::new(dir.clone(), parse_sender(&config.mail.from)?).ensure_dir()?;
+                log::info!(
+                    "mail is written as .eml files to {} (set SMTP_URL to send it)",
+                    dir.display()
+                );
+            }
+            MailTransport::Smtp(url) => {
+                log::info!("mail is sent through {}", auth_infra::db::redacted(url));
+            }
+        }
         let address = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&address).map_err(|cause| StartError::Bind {
             address: address.clone(),
@@ -87,17 +228,38 @@ impl Application {
             address: address.clone(),
             cause,
         })?;
-        let settings = config.api.clone();
+        let mut settings = config.api.clone();
+        settings.jwks = components.jwks.clone();
         let readiness: Arc<dyn Readiness> = Arc::new(components.database.clone());
         let service = components.service.clone();
+        let (account, admin) = (components.account.clone(), components.admin.clone());
+        let recovery = components.recovery.clone();
+        let pool = components.database.clone();
+        let metrics = web::Data::new(
+            Metrics::new()
+                .map_err(|e| StartError::Metrics(e.to_string()))?
+                .with_pool_probe(move || {
+                    let state = pool.pool_state();
+                    PoolState {
+                        connections: state.connections,
+                        idle_connections: state.idle_connections,
+                        max_connections: state.max_connections,
+                    }
+                }),
+        );
         let mut server = HttpServer::new(move || {
             let api = AuthApi {
                 service: service.clone(),
                 readiness: readiness.clone(),
                 settings: settings.clone(),
+                account: account.clone(),
+                admin: admin.clone(),
+                recovery: recovery.clone(),
             };
             App::new()
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .app_data(metrics.clone())
+                .wrap(from_fn(observability::observe))
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms rid=%{x-request-id}o"))
                 .service(auth_api::scope("", web::Data::new(api)))
         })
         .shutdown_timeout(30);
@@ -111,9 +273,19 @@ impl Application {
                 cause,
             })?
             .run();
+        let prune_task = (!config.prune_interval.is_zero())
+            .then(|| PruneTask::spawn(components.pruner.clone(), config.prune_interval));
+        // Started last, so a server that fails to start leaves no worker behind.
+        let mail_worker = spawn_delivery_worker(
+            components.recovery.clone(),
+            components.mail_wake.clone(),
+            config.mail.poll_interval,
+        );
         Ok(Self {
             server,
             address: bound,
+            prune_task,
+            mail_worker,
         })
     }
 
@@ -128,7 +300,10 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM (or the handle) stops it; in-flight requests finish.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let _prune_task = self.prune_task;
+        let served = self.server.await;
+        drop(self.mail_worker);
+        served
     }
 }
 
@@ -166,6 +341,12 @@ pub async fn create_superuser(
         .transpose()
         .map_err(|e| invalid("--username", e))?;
     let password = Password::parse(password).map_err(|e| invalid("password", e))?;
+    let context = PolicyContext {
+        email: Some(&email),
+        username: username.as_ref(),
+        ..PolicyContext::default()
+    };
+    PasswordPolicy::check(&password, &context).map_err(|e| invalid("password", e))?;
     let components = assemble(config).await?;
     let profile = NewUser {
         username,
@@ -180,4 +361,19 @@ pub async fn create_superuser(
             RegisterError::UsernameTaken => CreateSuperuserError::UsernameTaken,
             RegisterError::Fault(fault) => CreateSuperuserError::Fault(fault),
         })
+}
+
+/// `auth-server prune`: deletes expired sessions, and revoked ones older than
+/// `SESSION_RETENTION`; returns how many it deleted.
+pub async fn prune(config: &Config) -> Result<u64, PruneError> {
+    let components = assemble(config).await?;
+    components.pruner.prune().await.map_err(PruneError::Fault)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("storage failure: {0}")]
+    Fault(auth_domain::Fault),
 }

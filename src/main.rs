@@ -4,7 +4,7 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use auth_server::config::VARIABLES;
-use auth_server::{create_superuser, Application, Config};
+use auth_server::{create_superuser, prune, Application, Config};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -32,6 +32,15 @@ enum Command {
         email: String,
         #[arg(long)]
         username: Option<String>,
+    },
+    /// Delete expired sessions, and revoked sessions older than SESSION_RETENTION, then exit
+    /// (serve also does it every PRUNE_INTERVAL).
+    Prune,
+    /// Times one password check at BCRYPT_COST, as /login does it (for `make bench`).
+    #[command(hide = true)]
+    BcryptTime {
+        #[arg(long, default_value_t = 8)]
+        rounds: u32,
     },
 }
 
@@ -81,6 +90,29 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
+/// One password verification at `cost`, through the server's own hasher and blocking pool,
+/// timed over `rounds` sequential runs: `bcrypt cost=12 rounds=8 ms_per_hash=251.3`.
+async fn bcrypt_time(cost: u32, rounds: u32) -> ExitCode {
+    use auth_domain::ports::PasswordHasher;
+    let hasher =
+        match tokio::task::spawn_blocking(move || auth_infra::BcryptHasher::new(cost)).await {
+            Ok(Ok(hasher)) => hasher,
+            Ok(Err(error)) => return fail(format!("BCRYPT_COST: {error}")),
+            Err(error) => return fail(error),
+        };
+    let reference = hasher.dummy_hash();
+    let rounds = rounds.max(1);
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        if let Err(error) = hasher.verify("benchmark-password", &reference).await {
+            return fail(error);
+        }
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds);
+    println!("bcrypt cost={cost} rounds={rounds} ms_per_hash={ms:.1}");
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is normal; a broken one is worth a line.
@@ -90,12 +122,17 @@ fn main() -> ExitCode {
         }
     }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => return fail(error),
     };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Serve) {
+        // Nothing may still be connecting in the background when a one-shot command exits.
+        config.database.min_idle = 0;
+    }
     actix_web::rt::System::new().block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
+        match command {
             Command::Serve => serve(config).await,
             Command::Migrate => {
                 let url = config.database_url.clone();
@@ -110,6 +147,7 @@ fn main() -> ExitCode {
                     Err(error) => fail(error),
                 }
             }
+            Command::BcryptTime { rounds } => bcrypt_time(config.bcrypt_cost, rounds).await,
             Command::CreateSuperuser { email, username } => {
                 let password = match superuser_password() {
                     Ok(password) => password,
@@ -123,6 +161,13 @@ fn main() -> ExitCode {
                     Err(error) => fail(error),
                 }
             }
+            Command::Prune => match prune(&config).await {
+                Ok(deleted) => {
+                    println!("prune: deleted {deleted} ended session(s)");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            },
         }
     })
 }

@@ -180,7 +180,7 @@ async fn login_refusal(
     let mut headers: Vec<(String, String)> = response
         .headers()
         .iter()
-        .filter(|(name, _)| *name != "date")
+        .filter(|(name, _)| *name != "date" && *name != "x-request-id")
         .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
         .collect();
     headers.sort();

@@ -53,9 +53,17 @@ pub fn decode(token: &str) -> Claims {
 }
 
 /// Signs `claims` with `algorithm` and `secret`.
+/// Under the test server's `kid` (HS256 with [`SECRET`]), so that only the key, the
+/// algorithm or the claims differ from a real token.
 pub fn sign_with(claims: &Claims, algorithm: Algorithm, secret: &[u8]) -> String {
     let mut header = Header::new(algorithm);
     header.typ = Some("JWT".into());
+    header.kid = Some(
+        auth_infra::jwt_keys::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
+            .expect("key ring")
+            .signing_kid()
+            .to_owned(),
+    );
     encode(&header, claims, &EncodingKey::from_secret(secret)).expect("token signs")
 }
 

@@ -4,9 +4,25 @@
 
 mod cli;
 mod errors;
+mod faults;
 mod forge;
 mod helpers;
+mod instances;
+mod jwks;
+mod observability;
+mod recovery;
 mod refresh;
 mod registration;
 mod seed_flow;
+
+mod admin;
+mod lifecycle_support;
+mod profile;
+mod sessions;
 mod tokens;
+// Attack resistance.
+mod hash_upgrade;
+mod log_hygiene;
+mod password_policy;
+mod response_hardening;
+mod throttling;

@@ -8,18 +8,33 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use auth_api::{middleware::require_auth, ApiSettings, AuthApi};
-use auth_domain::ports::{Clock, Readiness, SessionRepository, UserRepository};
+use auth_domain::account::AccountService;
+use auth_domain::admin::AdminService;
+use auth_domain::mail::MailOutbox;
+use auth_domain::ports::{
+    AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
+};
+use auth_domain::recovery::{
+    OneTimeTokenRepository, RecoveryPolicy, RecoveryPorts, RecoveryService,
+};
 use auth_domain::{AuthService, Principal, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
-use auth_infra::{
-    BcryptHasher, Database, DatabaseOptions, JwtSettings, JwtTokenService, SystemClock,
+use auth_infra::mail::{
+    parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, WakingOutbox,
 };
+use auth_infra::{
+    BcryptHasher, Database, DatabaseOptions, JwtSettings, JwtTokenService, RandomSecretGenerator,
+    SystemClock,
+};
+use tokio::sync::Notify;
 
-fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
+/// The use cases, and the worker that sends their mail (as `.eml` files in `./mail`).
+fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
     let url = DatabaseUrl::parse("sqlite://example.db")?;
     let database = Database::connect(&url, &DatabaseOptions::default())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -32,22 +47,65 @@ fn auth_api() -> Result<AuthApi, Box<dyn std::error::Error>> {
             issuer: "my-app".into(),
             audience: None,
             leeway_secs: 0,
+            key_pair: None,
         },
         clock.clone(),
     )?;
     let store = Arc::new(database);
-    Ok(AuthApi {
+    let users = store.clone() as Arc<dyn UserRepository>;
+    let sessions = store.clone() as Arc<dyn SessionRepository>;
+    let audit = store.clone() as Arc<dyn AuditLog>;
+    let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
+    let hasher = Arc::new(BcryptHasher::new(10)?) as Arc<dyn PasswordHasher>;
+    let policy = TokenPolicy::default();
+    let wake = Arc::new(Notify::new());
+    let recovery = RecoveryService::new(
+        RecoveryPorts {
+            users: users.clone(),
+            tokens: store.clone() as Arc<dyn OneTimeTokenRepository>,
+            outbox: Arc::new(WakingOutbox::new(
+                store.clone() as Arc<dyn MailOutbox>,
+                wake.clone(),
+            )),
+            mailer: Arc::new(FileMailer::new(
+                "mail",
+                parse_sender("my-app <no-reply@localhost>")?,
+            )),
+            secrets: Arc::new(RandomSecretGenerator),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+        },
+        RecoveryPolicy {
+            public_url: "http://127.0.0.1:8080/auth".into(),
+            ..RecoveryPolicy::default()
+        },
+    );
+    let worker = spawn_delivery_worker(recovery.clone(), wake, Duration::from_secs(5));
+    let api = AuthApi {
         service: AuthService::new(
-            store.clone() as Arc<dyn UserRepository>,
-            store.clone() as Arc<dyn SessionRepository>,
-            Arc::new(tokens),
-            Arc::new(BcryptHasher::new(10)?),
-            clock,
-            TokenPolicy::default(),
-        ),
+            users.clone(),
+            sessions.clone(),
+            tokens.clone(),
+            hasher.clone(),
+            clock.clone(),
+            policy,
+        )
+        .with_audit(audit.clone()),
         readiness: store as Arc<dyn Readiness>,
         settings: ApiSettings::default(),
-    })
+        account: AccountService::new(
+            users.clone(),
+            sessions,
+            tokens,
+            hasher,
+            clock.clone(),
+            audit.clone(),
+            policy,
+        ),
+        admin: AdminService::new(users, audit, clock),
+        recovery,
+    };
+    Ok((api, worker))
 }
 
 /// A route of the host app that reuses auth-server's middleware.
@@ -57,7 +115,8 @@ async fn dashboard(principal: web::ReqData<Principal>) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let api = web::Data::new(auth_api()?);
+    let (api, _mail_worker) = auth_api()?;
+    let api = web::Data::new(api);
     println!("listening on http://127.0.0.1:8080 (auth routes under /auth)");
     HttpServer::new(move || {
         App::new()

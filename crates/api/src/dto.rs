@@ -1,28 +1,38 @@
 //! The JSON shapes of the contract, and their conversion into domain values.
 
 use auth_domain::user::NewUser;
-use auth_domain::{Email, Password, PersonName, TokenPair, User, Username, ValueError};
+use auth_domain::{
+    Email, Password, PasswordPolicy, PersonName, PolicyContext, TokenPair, User, Username,
+    ValueError,
+};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, FieldError};
 
 /// `UserOut`: a user as the API shows it. No password, no hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
+    #[schema(format = "uuid")]
     pub id: String,
+    #[schema(format = Email)]
     pub email: String,
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    #[schema(format = Date)]
     pub date_of_birth: Option<String>,
+    #[schema(schema_with = crate::openapi::role_schema)]
     pub role: &'static str,
     pub is_active: bool,
     pub is_verified: bool,
     pub is_staff: bool,
     pub is_superuser: bool,
+    #[schema(format = DateTime)]
     pub last_login: Option<String>,
+    #[schema(format = DateTime)]
     pub date_joined: String,
 }
 
@@ -106,13 +116,23 @@ fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
 }
 
 /// `POST /create`. Privilege fields (`role`, `is_active`, …) are not read at all.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterBody {
+    /// A valid address of at most 254 characters; trimmed and lower-cased.
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     email: Option<String>,
+    /// 8 characters to 72 bytes (UTF-8); longer passwords are refused, never truncated.
+    #[schema(value_type = String, required = true, min_length = 8, format = Password)]
     password: Option<String>,
+    /// Unique, compared case-insensitively; blank means none.
+    #[schema(max_length = 150)]
     username: Option<String>,
+    #[schema(max_length = 150)]
     first_name: Option<String>,
+    #[schema(max_length = 150)]
     last_name: Option<String>,
+    /// `YYYY-MM-DD`, not in the future.
+    #[schema(format = Date)]
     date_of_birth: Option<String>,
 }
 
@@ -141,6 +161,15 @@ impl RegisterBody {
                 parse_date,
             ),
         };
+        if let Some(password) = &password {
+            let context = PolicyContext {
+                email: email.as_ref(),
+                username: profile.username.as_ref(),
+                first_name: profile.first_name.as_ref(),
+                last_name: profile.last_name.as_ref(),
+            };
+            fields.check("password", PasswordPolicy::check(password, &context));
+        }
         fields.finish()?;
         match (email, password) {
             (Some(email), Some(password)) => Ok(Registration {
@@ -154,9 +183,11 @@ impl RegisterBody {
 }
 
 /// `POST /login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginBody {
+    #[schema(value_type = String, required = true, format = Email)]
     email: Option<String>,
+    #[schema(value_type = String, required = true, format = Password)]
     password: Option<String>,
 }
 
@@ -204,3 +235,5 @@ pub fn token_body(tokens: &TokenPair, access_name: &str, refresh_name: &str) -> 
     body.insert("expires_in".to_owned(), tokens.expires_in.into());
     Value::Object(body)
 }
+
+pub mod lifecycle;

@@ -11,7 +11,7 @@ use auth_domain::Fault;
 use serde::Serialize;
 
 /// One invalid field of a request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -34,6 +34,8 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     challenge: Option<&'static str>,
+    /// `Retry-After`, in whole seconds.
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +58,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -121,6 +124,18 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "Invalid credentials",
+            )
+        }
+    }
+
+    /// 429 for a throttled login; `Retry-After` says when to try again.
+    pub fn too_many_attempts(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many failed login attempts; try again later",
             )
         }
     }
@@ -213,6 +228,11 @@ impl ResponseError for ApiError {
                 HeaderValue::from_static(challenge),
             ));
         }
+        // Also here, for an error that reaches actix as an error rather than a response.
+        response.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
         response.json(Body {
             detail: &self.detail,
             code: self.code,
@@ -249,6 +269,9 @@ impl From<LoginError> for ApiError {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::InvalidCredentials => Self::invalid_credentials(),
+            LoginError::TooManyAttempts { retry_after_secs } => {
+                Self::too_many_attempts(retry_after_secs)
+            }
             LoginError::Fault(fault) => fault.into(),
         }
     }
@@ -282,3 +305,5 @@ impl ApiError {
         }
     }
 }
+
+mod lifecycle;

@@ -9,11 +9,17 @@
 //!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
 //! ```
 
+pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod hardening;
 pub mod middleware;
+pub mod observability;
+pub mod openapi;
+pub mod recovery;
+pub mod well_known;
 
 use std::sync::Arc;
 
@@ -22,7 +28,10 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, AUTHORIZATION};
 use actix_web::middleware::from_fn;
 use actix_web::{web, Scope};
+use auth_domain::account::AccountService;
+use auth_domain::admin::AdminService;
 use auth_domain::ports::Readiness;
+use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
 
 pub use error::{ApiError, FieldError};
@@ -39,6 +48,13 @@ pub struct ApiSettings {
     /// Accepted schemes in that header, matched case-insensitively.
     pub auth_schemes: Vec<String>,
     pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed (see [`client_addr`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Origins allowed by CORS, as `scheme://host[:port]`; empty: CORS off.
+    pub cors_allowed_origins: Vec<String>,
+    /// The token-signing public keys as an RFC 7517 JWK Set, served at
+    /// `GET /.well-known/jwks.json` (`{"keys": []}` with an HMAC secret).
+    pub jwks: serde_json::Value,
 }
 
 impl Default for ApiSettings {
@@ -49,6 +65,9 @@ impl Default for ApiSettings {
             auth_header: AUTHORIZATION,
             auth_schemes: vec!["Bearer".into()],
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
+            jwks: serde_json::json!({ "keys": [] }),
         }
     }
 }
@@ -58,13 +77,28 @@ pub struct AuthApi {
     pub service: AuthService,
     pub readiness: Arc<dyn Readiness>,
     pub settings: ApiSettings,
+    /// The account owner's use cases (profile, password, sessions).
+    pub account: AccountService,
+    /// The administrators' use cases.
+    pub admin: AdminService,
+    /// Email verification and password reset (issue "Account lifecycle").
+    pub recovery: RecoveryService,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
 ///
 /// Public: `POST /create`, `POST /login`, `POST /refresh-access`, `GET /health`, `GET /ready`.
-/// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`.
+/// Protected by the bearer-token middleware: `GET /`, `GET /users/me`, `POST /logout`, and the
+/// account-lifecycle routes: `PATCH /users/me`, `POST /users/me/password`, `GET /sessions`,
+/// `DELETE /sessions/{id}`, `POST /logout-all`; for administrators `GET /users`,
+/// `GET|PATCH|DELETE /users/{id}`, `GET /users/{id}/audit`.
+/// Account recovery ([`recovery`]): `POST /verify-email/request` (protected),
+/// `POST /verify-email`, `POST /password-reset/request`, `POST /password-reset/confirm`.
+/// Key publication: `GET /.well-known/jwks.json`. Operations: `GET /metrics` (when
+/// [`observability::Metrics`] are registered), `GET /openapi.json`, `GET /docs`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
+/// Every response carries `X-Content-Type-Options: nosniff`; CORS applies when origins are
+/// configured.
 pub fn scope(
     prefix: &str,
     api: web::Data<AuthApi>,
@@ -78,19 +112,71 @@ pub fn scope(
     >,
 > {
     use handlers as h;
+    use handlers::lifecycle as l;
     let protected = || from_fn(middleware::require_auth);
+    let cors = hardening::cors(
+        &api.settings.cors_allowed_origins,
+        &api.settings.auth_header,
+    );
     // One resource per path, so a known path with the wrong method is a 405 (with `Allow`),
     // not a 404; the auth middleware wraps the protected handlers only.
     web::scope(prefix)
         .app_data(api)
-        .wrap(from_fn(middleware::json_errors))
         .service(web::resource("/create").post(h::register))
         .service(web::resource("/login").post(h::login))
         .service(web::resource("/refresh-access").post(h::refresh))
         .service(web::resource("/health").get(h::health))
         .service(web::resource("/ready").get(h::ready))
         .service(web::resource("/").route(web::get().to(h::home).wrap(protected())))
-        .service(web::resource("/users/me").route(web::get().to(h::me).wrap(protected())))
+        .service(
+            web::resource("/users/me")
+                .route(web::get().to(h::me).wrap(protected()))
+                .route(web::patch().to(l::update_me).wrap(protected())),
+        )
         .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
+        .service(
+            web::resource("/users/me/password")
+                .route(web::post().to(l::change_password).wrap(protected())),
+        )
+        .service(
+            web::resource("/sessions").route(web::get().to(l::list_sessions).wrap(protected())),
+        )
+        .service(
+            web::resource("/sessions/{id}")
+                .route(web::delete().to(l::end_session).wrap(protected())),
+        )
+        .service(
+            web::resource("/logout-all").route(web::post().to(l::logout_all).wrap(protected())),
+        )
+        .service(web::resource("/users").route(web::get().to(l::list_users).wrap(protected())))
+        .service(
+            web::resource("/users/{id}")
+                .route(web::get().to(l::get_user).wrap(protected()))
+                .route(web::patch().to(l::update_user).wrap(protected()))
+                .route(web::delete().to(l::delete_user).wrap(protected())),
+        )
+        .service(
+            web::resource("/users/{id}/audit")
+                .route(web::get().to(l::user_audit).wrap(protected())),
+        )
+        .service(
+            web::resource("/verify-email/request").route(
+                web::post()
+                    .to(recovery::request_email_verification)
+                    .wrap(protected()),
+            ),
+        )
+        .service(web::resource("/verify-email").post(recovery::verify_email))
+        .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
+        .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
+        .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
+        .service(web::resource("/metrics").get(observability::metrics))
+        .service(web::resource("/openapi.json").get(openapi::openapi_json))
+        .service(web::resource("/docs").get(openapi::docs))
         .default_service(web::to(h::not_found))
+        // Inside out: CORS (off unless configured), JSON bodies for every error response
+        // (CORS's own refusals included), nosniff on everything.
+        .wrap(cors)
+        .wrap(from_fn(middleware::json_errors))
+        .wrap(from_fn(hardening::respond_hardened))
 }

@@ -39,26 +39,37 @@ fn credential<'a>(headers: &'a HeaderMap, settings: &ApiSettings) -> Credential<
 }
 
 /// Resolves the bearer token to a [`auth_domain::Principal`] stored in the request's
-/// extensions, or answers 401.
+/// extensions, or answers 401 — as a response, not an error, so that the layers around the
+/// routes (CORS, security headers) see it like any other answer.
 pub async fn require_auth(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    match principal_of(&req).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(refusal) => Ok(req.error_response(refusal)),
+    }
+}
+
+async fn principal_of(req: &ServiceRequest) -> Result<auth_domain::Principal, ApiError> {
     let Some(api) = req.app_data::<web::Data<AuthApi>>().cloned() else {
         log::error!("auth middleware used without AuthApi app data");
-        return Err(ApiError::from_fault(&auth_domain::Fault::internal("AuthApi missing")).into());
+        return Err(ApiError::from_fault(&auth_domain::Fault::internal(
+            "AuthApi missing",
+        )));
     };
-    let principal = match credential(req.headers(), &api.settings) {
-        Credential::Missing => return Err(ApiError::not_authenticated().into()),
-        Credential::Unusable => return Err(ApiError::invalid_token(true).into()),
+    match credential(req.headers(), &api.settings) {
+        Credential::Missing => Err(ApiError::not_authenticated()),
+        Credential::Unusable => Err(ApiError::invalid_token(true)),
         Credential::Token(token) => api
             .service
             .authenticate(token)
             .await
-            .map_err(ApiError::from_authenticate)?,
-    };
-    req.extensions_mut().insert(principal);
-    next.call(req).await
+            .map_err(ApiError::from_authenticate),
+    }
 }
 
 /// Gives any error response that lacks a JSON body (actix's own 405 and 404, a body

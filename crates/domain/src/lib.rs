@@ -4,20 +4,36 @@
 //! Nothing here knows about HTTP or SQL. Adapters (in `auth-infra`) implement the [`ports`];
 //! the HTTP layer (in `auth-api`) calls the [`service::AuthService`] use cases.
 
+pub mod account;
+pub mod admin;
+pub mod audit;
 pub mod error;
+pub mod mail;
+pub mod maintenance;
+pub mod policy;
 pub mod ports;
+pub mod recovery;
 pub mod service;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod user;
 pub mod values;
 
 pub use error::Fault;
+pub use policy::{PasswordPolicy, PolicyContext};
 pub use service::{AuthService, TokenPolicy};
 pub use session::{ClientInfo, Principal, Session, SessionId};
+pub use throttle::{LoginThrottle, ThrottleKey, ThrottlePolicy};
 pub use token::{Claims, TokenKind, TokenPair};
 pub use user::{AccountKind, NewUser, Role, User, UserId};
 pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError};
 
+#[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
+mod login_defence_tests;
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod service_tests;

@@ -5,6 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::account::ProfileChange;
+use crate::admin::PrivilegeChange;
+use crate::audit::AuditEvent;
 use crate::error::Fault;
 use crate::session::{Session, SessionId};
 use crate::token::{Claims, TokenKind};
@@ -42,6 +45,72 @@ pub trait UserRepository: Send + Sync {
     /// Replaces the user's password hash. Updating a missing user is not an error (nothing
     /// is written).
     async fn update_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), Fault>;
+
+    /// Applies the fields present in `change` (the others are left as they are) and returns
+    /// the updated user; `None` when there is no such user (nothing is written).
+    ///
+    /// MUST return `UsernameTaken` (writing nothing) when another user has the new username,
+    /// compared case-insensitively — also when the other write is concurrent.
+    async fn update_profile(
+        &self,
+        id: UserId,
+        change: &ProfileChange,
+    ) -> Result<Option<User>, UpdateProfileError>;
+
+    /// All or nothing: replaces the password hash, records `now` as `password_changed_at`,
+    /// revokes at `now` every session of the user that is not revoked yet, and stores `fresh`
+    /// (a new session of the user, if given) without touching `last_login`.
+    ///
+    /// Returns how many sessions it revoked, or `None` (writing nothing) when there is no
+    /// such user.
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        now: DateTime<Utc>,
+        fresh: Option<Session>,
+    ) -> Result<Option<u64>, Fault>;
+
+    /// One page of users in registration order (oldest first, ties by id), and how many
+    /// users there are in all.
+    async fn list(&self, limit: u32, offset: u32) -> Result<(Vec<User>, u64), Fault>;
+
+    /// Applies the privilege fields present in `change` and returns the updated user;
+    /// `None` when there is no such user (nothing is written). When the change deactivates
+    /// the user, every session of theirs not revoked yet is revoked at `now` in the same
+    /// transaction.
+    ///
+    /// With `keep_an_administrator`, MUST return `LastAdministrator` and write nothing when
+    /// no administrator — an active user whose role is `admin` or who is a superuser
+    /// ([`crate::admin::can_administer`]) — would remain. The check and the write are atomic
+    /// with respect to concurrent calls of this method and of `delete`: two administrators
+    /// demoting each other at once cannot both succeed if that leaves none.
+    async fn update_privileges(
+        &self,
+        id: UserId,
+        change: &PrivilegeChange,
+        keep_an_administrator: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, AdministerError>;
+
+    /// Deletes the user and, with them, their sessions. Returns `false` when there is no
+    /// such user. `keep_an_administrator` works as in `update_privileges`.
+    async fn delete(
+        &self,
+        id: UserId,
+        keep_an_administrator: bool,
+    ) -> Result<bool, AdministerError>;
+
+    /// Replaces the user's password hash by `upgraded` only if it is still `current`
+    /// (compare-and-set), so a re-hash of the old password never undoes a concurrent
+    /// password change. MUST return `true` when it replaced it, `false` otherwise (changed
+    /// meanwhile, or no such user).
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, Fault>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -77,6 +146,30 @@ pub trait SessionRepository: Send + Sync {
     /// Marks every session of the user that is not revoked yet as revoked at `now`, and
     /// returns how many it revoked. Other users' sessions are untouched.
     async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault>;
+
+    /// The user's live sessions (not revoked, `expires_at` after `now`), the most recently
+    /// used first. Other users' sessions are never returned.
+    async fn list_live_for_user(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, Fault>;
+
+    /// Revokes the session at `now` only if it is a live session of `user_id`.
+    ///
+    /// MUST return `true` when it revoked it, and `false` (writing nothing) when the session
+    /// does not exist, belongs to another user, is already revoked or has expired.
+    async fn revoke_for_user(
+        &self,
+        id: SessionId,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault>;
+
+    /// Deletes every session whose `expires_at` is at or before `now`, and every revoked
+    /// session revoked before `revoked_before`; returns how many it deleted. Live sessions
+    /// are never deleted.
+    async fn prune(&self, now: DateTime<Utc>, revoked_before: DateTime<Utc>) -> Result<u64, Fault>;
 }
 
 /// Why a presented token was refused. The HTTP layer answers all of them alike (401
@@ -128,6 +221,11 @@ pub trait PasswordHasher: Send + Sync {
     /// A hash of an unguessable password at the configured cost, verified against when a
     /// login names an unknown email so that it costs the same time as a known one.
     fn dummy_hash(&self) -> PasswordHash;
+
+    /// Whether `hash` was made with other parameters (bcrypt: another cost) than the
+    /// configured ones, so it should be re-hashed at the next successful login. A hash it
+    /// cannot read: `false`.
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -140,4 +238,41 @@ pub trait Clock: Send + Sync {
 pub trait Readiness: Send + Sync {
     /// `Ok` when the backing store answers a trivial query.
     async fn check(&self) -> Result<(), Fault>;
+}
+
+/// Why a profile could not be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateProfileError {
+    #[error("username already taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+/// Why an administrative change was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum AdministerError {
+    /// The change would leave no active administrator.
+    #[error("no administrator would remain")]
+    LastAdministrator,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+/// The append-only audit trail.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends the event. Events are never changed or removed afterwards (not even when
+    /// their user is deleted).
+    async fn record(&self, event: &AuditEvent) -> Result<(), Fault>;
+
+    /// One page of the events whose subject or actor is `user_id`, newest first (ties by id,
+    /// newest first), and how many such events there are in all.
+    async fn list_for_user(
+        &self,
+        user_id: UserId,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<AuditEvent>, u64), Fault>;
 }

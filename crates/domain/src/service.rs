@@ -5,12 +5,14 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use crate::audit::{self, kind, AuditEvent, NoAuditLog};
 use crate::error::Fault;
 use crate::ports::{
-    Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
+    AuditLog, Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
     UserRepository,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
+use crate::throttle::{retry_after_secs, Admission, LoginThrottle, ThrottleKey, ThrottlePolicy};
 use crate::token::{Claims, TokenKind, TokenPair};
 use crate::user::{AccountKind, NewUser, User, UserId};
 use crate::values::{Email, Password};
@@ -49,6 +51,10 @@ pub enum LoginError {
     /// Unknown email, wrong password and inactive account alike: which one is not said.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Too many failed attempts on this email or from this address; the password was not
+    /// checked. Retry after that many whole seconds.
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -102,6 +108,15 @@ pub struct AuthService {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     policy: TokenPolicy,
+    audit: Arc<dyn AuditLog>,
+    throttle: Option<Throttle>,
+}
+
+/// The login throttle and its policy.
+#[derive(Clone)]
+struct Throttle {
+    store: Arc<dyn LoginThrottle>,
+    policy: ThrottlePolicy,
 }
 
 impl AuthService {
@@ -120,7 +135,27 @@ impl AuthService {
             hasher,
             clock,
             policy,
+            audit: Arc::new(NoAuditLog),
+            throttle: None,
         }
+    }
+
+    /// Records registrations, logins, refresh-token reuse and logouts in `audit` (without
+    /// it, nothing is recorded).
+    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Throttles logins through `store` (see [`crate::throttle`]): without it, attempts are
+    /// not limited.
+    pub fn with_login_throttle(
+        mut self,
+        store: Arc<dyn LoginThrottle>,
+        policy: ThrottlePolicy,
+    ) -> Self {
+        self.throttle = Some(Throttle { store, policy });
+        self
     }
 
     pub fn policy(&self) -> TokenPolicy {
@@ -135,6 +170,19 @@ impl AuthService {
         profile: NewUser,
         kind: AccountKind,
     ) -> Result<User, RegisterError> {
+        self.register_from(email, password, profile, kind, &ClientInfo::default())
+            .await
+    }
+
+    /// [`AuthService::register`], naming the client in the audit trail.
+    pub async fn register_from(
+        &self,
+        email: Email,
+        password: &Password,
+        profile: NewUser,
+        kind: AccountKind,
+        client: &ClientInfo,
+    ) -> Result<User, RegisterError> {
         // Cheap early answer that spares a bcrypt hash; the unique index still decides races.
         if self.users.find_by_email(&email).await?.is_some() {
             return Err(RegisterError::EmailTaken);
@@ -142,7 +190,14 @@ impl AuthService {
         let hash = self.hasher.hash(password).await?;
         let user = User::register(email, profile, hash, kind, self.clock.now());
         match self.users.insert(&user).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                let event = AuditEvent::new(kind::USER_REGISTERED, user.date_joined)
+                    .user(user.id)
+                    .client(client)
+                    .detail("superuser", user.is_superuser.to_string());
+                audit::record(self.audit.as_ref(), event).await;
+                Ok(user)
+            }
             Err(InsertUserError::EmailTaken) => Err(RegisterError::EmailTaken),
             Err(InsertUserError::UsernameTaken) => Err(RegisterError::UsernameTaken),
             Err(InsertUserError::Fault(fault)) => Err(fault.into()),
@@ -152,25 +207,42 @@ impl AuthService {
     /// Checks the credentials and opens a session.
     ///
     /// Exactly one password verification happens whatever the outcome, so an unknown email,
-    /// a wrong password and an inactive account take the same time.
+    /// a wrong password, an inactive account and a throttled attempt take the same time.
+    ///
+    /// With a throttle, the attempt is counted against the email and the client address
+    /// first; while either is locked the password is not checked at all (a lock answers the
+    /// same for a right and a wrong one). A success clears the email's counter, and upgrades
+    /// a password hash made with other parameters than the configured ones.
     pub async fn login(
         &self,
         email: &Email,
         password: &str,
         client: ClientInfo,
     ) -> Result<LoginOutcome, LoginError> {
-        let user = match self.users.find_by_email(email).await? {
-            None => {
-                self.hasher
-                    .verify(password, &self.hasher.dummy_hash())
-                    .await?;
-                return Err(LoginError::InvalidCredentials);
+        let admitted = match &self.throttle {
+            None => None,
+            Some(throttle) => {
+                let now = self.clock.now();
+                let keys = throttle_keys(email, &client);
+                match throttle.store.admit(&keys, now, &throttle.policy).await? {
+                    Admission::Admitted(attempt) => Some((throttle, attempt)),
+                    Admission::Locked { until } => {
+                        self.hasher
+                            .verify(password, &self.hasher.dummy_hash())
+                            .await?;
+                        return Err(LoginError::TooManyAttempts {
+                            retry_after_secs: retry_after_secs(until, now),
+                        });
+                    }
+                }
             }
-            Some(user) => user,
         };
-        let password_matches = self.hasher.verify(password, &user.password_hash).await?;
-        if !password_matches || !user.is_active {
-            return Err(LoginError::InvalidCredentials);
+        let user = self.check_credentials(email, password, &client).await?;
+        if let Some((throttle, attempt)) = admitted {
+            throttle.store.record_success(&attempt).await?;
+        }
+        if self.hasher.needs_rehash(&user.password_hash) {
+            self.upgrade_password_hash(&user, password).await;
         }
 
         let now = self.clock.now();
@@ -186,6 +258,11 @@ impl AuthService {
         };
         self.sessions.start(&session).await?;
         let tokens = self.issue_pair(&session, session.refresh_jti, now)?;
+        let event = AuditEvent::new(kind::LOGIN_SUCCEEDED, now)
+            .user(user.id)
+            .session(session.id)
+            .client(&session.client);
+        audit::record(self.audit.as_ref(), event).await;
         Ok(LoginOutcome {
             tokens,
             user_id: user.id,
@@ -193,11 +270,78 @@ impl AuthService {
         })
     }
 
+    /// The active user these credentials belong to, after exactly one password verification.
+    async fn check_credentials(
+        &self,
+        email: &Email,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<User, LoginError> {
+        let user = match self.users.find_by_email(email).await? {
+            None => {
+                self.hasher
+                    .verify(password, &self.hasher.dummy_hash())
+                    .await?;
+                self.audit_login_failure(None, email, client, "unknown_email")
+                    .await;
+                return Err(LoginError::InvalidCredentials);
+            }
+            Some(user) => user,
+        };
+        let password_matches = self.hasher.verify(password, &user.password_hash).await?;
+        if !password_matches || !user.is_active {
+            let reason = if password_matches {
+                "inactive"
+            } else {
+                "wrong_password"
+            };
+            self.audit_login_failure(Some(user.id), email, client, reason)
+                .await;
+            return Err(LoginError::InvalidCredentials);
+        }
+        Ok(user)
+    }
+
+    /// Re-hashes a password that just verified against an outdated hash. A failure is
+    /// logged, never the login's failure.
+    async fn upgrade_password_hash(&self, user: &User, password: &str) {
+        let outcome = async {
+            let password = Password::parse(password).map_err(Fault::internal)?;
+            let upgraded = self.hasher.hash(&password).await?;
+            self.users
+                .upgrade_password_hash(user.id, &user.password_hash, &upgraded)
+                .await
+        }
+        .await;
+        match outcome {
+            Ok(true) => log::info!("password hash of user {} upgraded", user.id),
+            Ok(false) => log::info!(
+                "password hash of user {} changed meanwhile; not upgraded",
+                user.id
+            ),
+            Err(fault) => log::warn!(
+                "could not upgrade the password hash of user {}: {}",
+                user.id,
+                cause_chain(&fault)
+            ),
+        }
+    }
+
     /// Rotates a refresh token: the one presented is spent, a new pair is returned.
     ///
     /// A refresh token of a live session that is not the session's newest one was already
     /// rotated: it is treated as stolen and the whole session is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+        self.refresh_from(refresh_token, &ClientInfo::default())
+            .await
+    }
+
+    /// [`AuthService::refresh`], naming the client in the audit trail if reuse is detected.
+    pub async fn refresh_from(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, RefreshError> {
         let claims = self
             .tokens
             .verify(refresh_token, TokenKind::Refresh)
@@ -215,6 +359,11 @@ impl AuthService {
             // Either an old token came back, or a concurrent refresh won the race with this
             // same token: both mean the token was presented twice.
             self.sessions.revoke(session.id, now).await?;
+            let event = AuditEvent::new(kind::REFRESH_REUSE_DETECTED, now)
+                .user(session.user_id)
+                .session(session.id)
+                .client(client);
+            audit::record(self.audit.as_ref(), event).await;
             return Err(RefreshError::ReuseDetected);
         }
         Ok(self.issue_pair(&session, next, now)?)
@@ -235,9 +384,42 @@ impl AuthService {
 
     /// Ends the caller's session: its refresh token and its access tokens stop working.
     pub async fn logout(&self, principal: &Principal) -> Result<(), Fault> {
-        self.sessions
-            .revoke(principal.session_id, self.clock.now())
-            .await
+        self.logout_from(principal, &ClientInfo::default()).await
+    }
+
+    /// [`AuthService::logout`], naming the client in the audit trail.
+    pub async fn logout_from(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), Fault> {
+        let now = self.clock.now();
+        self.sessions.revoke(principal.session_id, now).await?;
+        let event = AuditEvent::new(kind::LOGGED_OUT, now)
+            .user(principal.user.id)
+            .session(principal.session_id)
+            .client(client);
+        audit::record(self.audit.as_ref(), event).await;
+        Ok(())
+    }
+
+    /// Records a refused login: the user when the email is known, else the email tried
+    /// (never the password).
+    async fn audit_login_failure(
+        &self,
+        user: Option<UserId>,
+        email: &Email,
+        client: &ClientInfo,
+        reason: &str,
+    ) {
+        let mut event = AuditEvent::new(kind::LOGIN_FAILED, self.clock.now())
+            .client(client)
+            .detail("reason", reason);
+        event = match user {
+            Some(id) => event.user(id),
+            None => event.detail("email", email.as_str()),
+        };
+        audit::record(self.audit.as_ref(), event).await;
     }
 
     /// The session a token names, if it and its user may still be used.
@@ -263,7 +445,7 @@ impl AuthService {
         Ok((session, user))
     }
 
-    fn issue_pair(
+    pub(crate) fn issue_pair(
         &self,
         session: &Session,
         refresh_jti: Uuid,
@@ -289,6 +471,30 @@ impl AuthService {
             expires_in: (access.expires_at - now).num_seconds(),
         })
     }
+}
+
+/// The counters a login attempt counts against: the email, and the client address when known.
+fn throttle_keys(email: &Email, client: &ClientInfo) -> Vec<ThrottleKey> {
+    let address = client
+        .address
+        .as_deref()
+        .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+        .map(ThrottleKey::address);
+    std::iter::once(ThrottleKey::account(email))
+        .chain(address)
+        .collect()
+}
+
+/// `error: cause: cause…`, for the log.
+fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 /// `live_session`'s outcome, convertible into either caller's error.

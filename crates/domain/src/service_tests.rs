@@ -172,6 +172,7 @@ fn hasher_verifying_once(expected_hash: PasswordHash, matches: bool) -> MockPass
         .times(1)
         .returning(move |_, _| Ok(matches));
     hasher.expect_hash().never();
+    hasher.expect_needs_rehash().return_const(false);
     hasher
 }
 

@@ -79,6 +79,9 @@ pub struct User {
     pub last_login: Option<DateTime<Utc>>,
     pub date_joined: DateTime<Utc>,
     pub password_hash: PasswordHash,
+    /// When the password was last changed (`None`: never since registration). Anything
+    /// issued before it that rests on the old password (a reset link…) is stale.
+    pub password_changed_at: Option<DateTime<Utc>>,
 }
 
 /// What registration knows about a new user before it has a password hash.
@@ -125,6 +128,7 @@ impl User {
             last_login: None,
             date_joined: now,
             password_hash,
+            password_changed_at: None,
         }
     }
 }

@@ -232,3 +232,7 @@ mod tests {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "values_props.rs"]
+mod props;

@@ -10,10 +10,13 @@ use auth_domain::ports::{Clock, TokenError, TokenService};
 use auth_domain::{Claims, Fault, SessionId, TokenKind, UserId};
 use chrono::DateTime;
 use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
 pub use jsonwebtoken::Algorithm;
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use crate::jwt_keys::{KeyRing, PemKey, PemKeys};
 
 /// Shortest HMAC key accepted (RFC 7518 §3.2: at least the hash output size for HS256).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -28,10 +31,24 @@ pub fn parse_hmac_algorithm(name: &str) -> Option<Algorithm> {
     }
 }
 
+/// The algorithms accepted as `JWT_ALGORITHM`: HS256, HS384, HS512, RS256, ES256, EdDSA.
+pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    parse_hmac_algorithm(name).or_else(|| crate::jwt_keys::parse_asymmetric_algorithm(name))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JwtSetupError {
     #[error("the secret must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
     ShortSecret(usize),
+    #[error("{0:?} signs with a private key, and none was given")]
+    MissingPrivateKey(Algorithm),
+    #[error("{0:?} signs with a shared secret; key files are not used with it")]
+    KeysWithHmac(Algorithm),
+    /// The private key (its source first) cannot sign.
+    #[error("{0}")]
+    PrivateKey(String),
+    #[error("{file}: {message}")]
+    PublicKey { file: String, message: String },
 }
 
 /// How tokens are signed and what a token must say to be accepted.
@@ -43,6 +60,9 @@ pub struct JwtSettings {
     pub audience: Option<String>,
     /// Seconds of clock skew tolerated on `exp` and `nbf`.
     pub leeway_secs: u64,
+    /// The keys of an asymmetric `algorithm` (RS256, ES256, EdDSA); `None` for HMAC, which
+    /// signs with `secret`.
+    pub key_pair: Option<PemKeys>,
 }
 
 impl std::fmt::Debug for JwtSettings {
@@ -53,6 +73,7 @@ impl std::fmt::Debug for JwtSettings {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway_secs", &self.leeway_secs)
+            .field("key_pair", &self.key_pair)
             .finish()
     }
 }
@@ -74,8 +95,7 @@ struct WireClaims {
 
 pub struct JwtTokenService {
     header: Header,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: KeyRing,
     validation: Validation,
     issuer: String,
     audience: Option<String>,
@@ -85,9 +105,10 @@ pub struct JwtTokenService {
 
 impl JwtTokenService {
     pub fn new(settings: JwtSettings, clock: Arc<dyn Clock>) -> Result<Self, JwtSetupError> {
-        if settings.secret.len() < MIN_SECRET_BYTES {
-            return Err(JwtSetupError::ShortSecret(settings.secret.len()));
-        }
+        let keys = match &settings.key_pair {
+            Some(pem) => KeyRing::from_pem(settings.algorithm, pem)?,
+            None => KeyRing::hmac(settings.algorithm, &settings.secret)?,
+        };
         let mut validation = Validation::new(settings.algorithm);
         // Presence of every claim is enforced by `WireClaims`; time claims by `check_times`.
         validation.required_spec_claims = HashSet::new();
@@ -102,16 +123,31 @@ impl JwtTokenService {
         }
         let mut header = Header::new(settings.algorithm);
         header.typ = Some("JWT".into());
+        header.kid = Some(keys.signing_kid().to_owned());
         Ok(Self {
             header,
-            encoding: EncodingKey::from_secret(&settings.secret),
-            decoding: DecodingKey::from_secret(&settings.secret),
+            keys,
             validation,
             issuer: settings.issuer,
             audience: settings.audience,
             leeway_secs: i64::try_from(settings.leeway_secs).unwrap_or(i64::MAX),
             clock,
         })
+    }
+
+    /// The public keys, for `GET /.well-known/jwks.json` (empty with HMAC).
+    pub fn jwks(&self) -> &JwkSet {
+        self.keys.jwks()
+    }
+
+    /// The JWK Set as JSON: `{"keys": [...]}`.
+    pub fn jwks_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.keys.jwks()).unwrap_or_else(|_| serde_json::json!({ "keys": [] }))
+    }
+
+    /// The `kid` of the signing key.
+    pub fn signing_kid(&self) -> &str {
+        self.keys.signing_kid()
     }
 
     fn check_times(&self, claims: &WireClaims) -> Result<(), TokenError> {
@@ -161,11 +197,22 @@ impl TokenService for JwtTokenService {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
-        jsonwebtoken::encode(&self.header, &wire, &self.encoding).map_err(Fault::internal)
+        jsonwebtoken::encode(&self.header, &wire, self.keys.encoding_key()).map_err(Fault::internal)
     }
 
     fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<WireClaims>(token, &self.decoding, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|error| refusal(error.kind()))?;
+        if header.alg != self.keys.algorithm() {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        // The key is chosen by `kid` alone: no kid, or one that is not (or no longer) ours,
+        // cannot verify.
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.verifying_key(kid))
+            .ok_or(TokenError::BadSignature)?;
+        let data = jsonwebtoken::decode::<WireClaims>(token, key, &self.validation)
             .map_err(|error| refusal(error.kind()))?;
         let wire = data.claims;
         self.check_times(&wire)?;

@@ -1,10 +1,19 @@
 //! Adapters behind auth-domain's ports: a Diesel store for PostgreSQL and SQLite, a
-//! jsonwebtoken token service, a bcrypt password hasher and the system clock.
+//! jsonwebtoken token service, a bcrypt password hasher, the system clock, and the
+//! mail adapters (SMTP, `.eml` files).
 
 pub mod clock;
 pub mod db;
 pub mod jwt;
+pub mod jwt_keys;
 pub mod password;
+// Issue "Account lifecycle": mail adapters and one-time secrets.
+pub mod mail;
+pub mod secrets;
+#[cfg(feature = "testing")]
+pub mod smtp_sink;
+#[cfg(feature = "testing")]
+pub mod test_keys;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -12,3 +21,4 @@ pub use clock::SystemClock;
 pub use db::{Backend, Database, DatabaseOptions};
 pub use jwt::{JwtSettings, JwtTokenService};
 pub use password::BcryptHasher;
+pub use secrets::RandomSecretGenerator;

@@ -1,9 +1,12 @@
 //! bcrypt, through its non-truncating API, on the blocking pool.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use auth_domain::ports::PasswordHasher;
 use auth_domain::{Fault, Password, PasswordHash};
 use rand::distr::{Alphanumeric, SampleString};
+use tokio::sync::Semaphore;
 
 /// The costs bcrypt accepts.
 pub const COSTS: std::ops::RangeInclusive<u32> = 4..=31;
@@ -20,6 +23,10 @@ pub enum BcryptSetupError {
 pub struct BcryptHasher {
     cost: u32,
     dummy: PasswordHash,
+    /// At most one bcrypt run per core at a time: a login flood then queues here instead of
+    /// filling the blocking pool with CPU-bound threads that starve the database queries
+    /// of every other request. Throughput is the same (bcrypt is CPU-bound).
+    running: Arc<Semaphore>,
 }
 
 impl BcryptHasher {
@@ -31,7 +38,12 @@ impl BcryptHasher {
         }
         let unguessable = Alphanumeric.sample_string(&mut rand::rng(), 40);
         let dummy = PasswordHash::new(bcrypt::non_truncating_hash(unguessable, cost)?);
-        Ok(Self { cost, dummy })
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self {
+            cost,
+            dummy,
+            running: Arc::new(Semaphore::new(cores)),
+        })
     }
 
     pub fn cost(&self) -> u32 {
@@ -67,8 +79,10 @@ fn verify_whole(candidate: &[u8], hash: &str) -> Result<bool, bcrypt::BcryptErro
 }
 
 async fn on_blocking_pool<T: Send + 'static>(
+    running: &Semaphore,
     work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
 ) -> Result<T, Fault> {
+    let _turn = running.acquire().await.map_err(Fault::internal)?;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(Fault::internal)?
@@ -80,7 +94,7 @@ impl PasswordHasher for BcryptHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, Fault> {
         let password = password.expose().to_owned();
         let cost = self.cost;
-        on_blocking_pool(move || hash_whole(password.as_bytes(), cost))
+        on_blocking_pool(&self.running, move || hash_whole(password.as_bytes(), cost))
             .await
             .map(PasswordHash::new)
     }
@@ -88,12 +102,27 @@ impl PasswordHasher for BcryptHasher {
     async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, Fault> {
         let candidate = candidate.as_bytes().to_vec();
         let hash = hash.as_str().to_owned();
-        on_blocking_pool(move || verify_whole(&candidate, &hash)).await
+        on_blocking_pool(&self.running, move || verify_whole(&candidate, &hash)).await
     }
 
     fn dummy_hash(&self) -> PasswordHash {
         self.dummy.clone()
     }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        hash_cost(hash.as_str()).is_some_and(|cost| cost != self.cost)
+    }
+}
+
+/// The cost of a modular-crypt bcrypt hash (`$2b$12$…`), `None` when it is not one.
+fn hash_cost(hash: &str) -> Option<u32> {
+    let mut fields = hash.split('$');
+    let (empty, variant, cost) = (fields.next()?, fields.next()?, fields.next()?);
+    let known_variant = matches!(variant, "2a" | "2b" | "2x" | "2y");
+    if !empty.is_empty() || !known_variant || cost.len() != 2 {
+        return None;
+    }
+    cost.parse().ok()
 }
 
 #[cfg(test)]
@@ -137,6 +166,28 @@ mod tests {
             BcryptHasher::new(32),
             Err(BcryptSetupError::Cost(32))
         ));
+    }
+
+    #[tokio::test]
+    async fn hashes_of_another_cost_need_a_rehash() -> Result<(), Box<dyn std::error::Error>> {
+        let at_4 = BcryptHasher::new(4)?;
+        let at_5 = BcryptHasher::new(5)?;
+        let hash = at_4.hash(&Password::parse("securepass123")?).await?;
+        assert!(!at_4.needs_rehash(&hash));
+        assert!(at_5.needs_rehash(&hash));
+        let upgraded = at_5.hash(&Password::parse("securepass123")?).await?;
+        assert!(upgraded.as_str().starts_with("$2b$05$"));
+        assert!(!at_5.needs_rehash(&upgraded));
+        assert!(at_5.needs_rehash(&PasswordHash::new(
+            "$2y$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234".into()
+        )));
+        for unreadable in ["not-a-hash", "", "$2b$", "$2b$xx$abc", "$argon2id$v=19$m=1"] {
+            assert!(
+                !at_5.needs_rehash(&PasswordHash::new(unreadable.into())),
+                "{unreadable}"
+            );
+        }
+        Ok(())
     }
 
     #[tokio::test]

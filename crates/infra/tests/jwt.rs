@@ -40,6 +40,7 @@ fn settings(audience: Option<&str>, leeway_secs: u64) -> JwtSettings {
         issuer: ISSUER.into(),
         audience: audience.map(str::to_owned),
         leeway_secs,
+        key_pair: None,
     }
 }
 
@@ -93,9 +94,20 @@ fn wire_without(key: &str) -> Value {
     claims
 }
 
+/// The `kid` the service puts on its tokens (HS256 with [`SECRET`]).
+fn service_kid() -> String {
+    auth_infra::jwt_keys::KeyRing::hmac(Algorithm::HS256, SECRET)
+        .expect("key ring")
+        .signing_kid()
+        .to_owned()
+}
+
+/// Signed with `algorithm` and `secret`, under the service's own `kid`, so that only what
+/// the test changes (the key, the algorithm, the claims) differs from a real token.
 fn sign(claims: &Value, algorithm: Algorithm, secret: &[u8]) -> String {
     let mut header = Header::new(algorithm);
     header.typ = Some("JWT".into());
+    header.kid = Some(service_kid());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("sign")
 }
 
@@ -589,7 +601,11 @@ fn out_of_range_times_are_refused() {
 #[test]
 fn not_a_jwt_is_malformed() {
     let service = service();
-    let header = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let header = b64(
+        json!({ "alg": "HS256", "typ": "JWT", "kid": service_kid() })
+            .to_string()
+            .as_bytes(),
+    );
     let cases = [
         String::new(),
         "garbage".into(),

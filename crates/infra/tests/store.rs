@@ -1059,6 +1059,7 @@ async fn postgres_readiness_fails_when_the_database_is_gone() {
     let options = DatabaseOptions {
         max_connections: 2,
         checkout_timeout: Duration::from_millis(500),
+        ..DatabaseOptions::default()
     };
     let store = Database::connect(&db.url, &options).expect("connect");
     let readiness: &dyn Readiness = &store;

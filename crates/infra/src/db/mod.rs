@@ -1,12 +1,18 @@
 //! The Diesel store: one set of queries over PostgreSQL or SQLite, an r2d2 pool, embedded
 //! migrations. Every query runs on tokio's blocking pool, pool checkout included.
 
+mod audit;
+mod lifecycle;
 mod rows;
 pub mod schema;
 mod sessions;
+mod throttle;
 mod users;
+// Issue "Account lifecycle": one-time tokens and the mail outbox.
+mod outbox;
+mod tokens;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auth_domain::ports::Readiness;
@@ -130,6 +136,10 @@ pub struct DatabaseOptions {
     pub max_connections: u32,
     /// How long a request waits for a connection before the store counts as unavailable.
     pub checkout_timeout: Duration,
+    /// Idle connections the pool keeps open, re-opening them in the background. A one-shot
+    /// command sets 0: a connection still being opened in the background when the process
+    /// exits races libpq/OpenSSL's exit-time clean-up.
+    pub min_idle: u32,
 }
 
 impl Default for DatabaseOptions {
@@ -137,6 +147,7 @@ impl Default for DatabaseOptions {
         Self {
             max_connections: 10,
             checkout_timeout: Duration::from_secs(5),
+            min_idle: 1,
         }
     }
 }
@@ -160,30 +171,63 @@ fn one_line(message: impl std::fmt::Display) -> String {
 
 struct Manager(DatabaseUrl);
 
+/// A connection answered less than this long ago is handed out without a ping: under load
+/// that spares a round trip per request, and a connection that died meanwhile fails its
+/// next query, which marks it lost (see [`Pooled`]) so the pool drops it.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// A pooled connection, with what its last use said about its health.
+pub(crate) struct Pooled {
+    connection: AnyConnection,
+    last_answer: Instant,
+    lost: bool,
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+    fn connect(&self) -> Result<Pooled, Self::Error> {
         self.0
             .establish()
+            .map(|connection| Pooled {
+                connection,
+                last_answer: Instant::now(),
+                lost: false,
+            })
             .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
+        if conn.last_answer.elapsed() < TRUSTED_FOR {
+            return Ok(());
+        }
+        conn.connection
+            .ping()
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        conn.last_answer = Instant::now();
+        Ok(())
     }
 
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.lost || conn.connection.is_broken()
     }
 }
 
-/// The store: implements `UserRepository`, `SessionRepository` and `Readiness`.
+/// The store: implements `UserRepository`, `SessionRepository`, `Readiness`,
+/// `OneTimeTokenRepository` and `MailOutbox`.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+}
+
+/// How many connections the pool holds, and how many of them wait idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub connections: u32,
+    pub idle_connections: u32,
+    pub max_connections: u32,
 }
 
 /// Why a store operation failed, before it is translated for the domain.
@@ -212,6 +256,31 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the connection itself failed (so it must not go back to the pool).
+    fn connection_lost(&self) -> bool {
+        match self {
+            StoreError::Query(error) => query_lost_connection(error),
+            _ => false,
+        }
+    }
+}
+
+fn query_lost_connection(error: &QueryError) -> bool {
+    match error {
+        QueryError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
+        | QueryError::BrokenTransactionManager => true,
+        // A COMMIT that never reached the server (its transaction rolls back with the session).
+        QueryError::RollbackErrorOnCommit { commit_error, .. } => {
+            query_lost_connection(commit_error)
+        }
+        _ => false,
+    }
+}
+
 impl From<StoreError> for Fault {
     fn from(error: StoreError) -> Self {
         let unavailable = match &error {
@@ -223,7 +292,7 @@ impl From<StoreError> for Fault {
                     DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
                 ) || info.message().contains("database is locked")
             }
-            StoreError::Query(QueryError::BrokenTransactionManager) => true,
+            StoreError::Query(error) if query_lost_connection(error) => true,
             _ => false,
         };
         match error {
@@ -243,7 +312,7 @@ impl Database {
         run_migrations(url)?;
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
-            .min_idle(Some(1))
+            .min_idle(Some(options.min_idle.min(options.max_connections)))
             .connection_timeout(options.checkout_timeout)
             .build(Manager(url.clone()))
             .map_err(|e| DatabaseSetupError::Connect {
@@ -260,6 +329,16 @@ impl Database {
         self.backend
     }
 
+    /// The pool's connections right now (for metrics).
+    pub fn pool_state(&self) -> PoolUsage {
+        let state = self.pool.state();
+        PoolUsage {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+            max_connections: self.pool.max_size(),
+        }
+    }
+
     /// Runs `query` on the blocking pool with a pooled connection.
     async fn run<T, F>(&self, query: F) -> Result<T, StoreError>
     where
@@ -269,7 +348,12 @@ impl Database {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
-            query(&mut conn)
+            let outcome = query(&mut conn.connection);
+            match &outcome {
+                Err(error) if error.connection_lost() => conn.lost = true,
+                _ => conn.last_answer = Instant::now(),
+            }
+            outcome
         })
         .await?
     }

@@ -28,6 +28,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub last_login: Option<NaiveDateTime>,
     pub date_joined: NaiveDateTime,
+    pub password_changed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -88,6 +89,7 @@ impl From<&User> for UserRow {
             password_hash: user.password_hash.as_str().to_owned(),
             last_login: user.last_login.map(naive),
             date_joined: naive(user.date_joined),
+            password_changed_at: user.password_changed_at.map(naive),
         }
     }
 }
@@ -111,6 +113,7 @@ impl TryFrom<UserRow> for User {
             last_login: row.last_login.map(utc),
             date_joined: utc(row.date_joined),
             password_hash: PasswordHash::new(row.password_hash),
+            password_changed_at: row.password_changed_at.map(utc),
         })
     }
 }

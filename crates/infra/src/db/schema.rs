@@ -19,6 +19,7 @@ diesel::table! {
         password_hash -> Text,
         last_login -> Nullable<Timestamp>,
         date_joined -> Timestamp,
+        password_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -38,3 +39,58 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions);
+
+diesel::table! {
+    /// Append-only (triggers refuse UPDATE and DELETE). No foreign keys: a deleted user's
+    /// events stay.
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        event -> Text,
+        user_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        /// A JSON object of strings, or NULL.
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Login failure counters (see `auth_domain::throttle`).
+    login_attempts (throttle_key) {
+        throttle_key -> Text,
+        failures -> Integer,
+        last_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    one_time_tokens (digest) {
+        digest -> Text,
+        kind -> Text,
+        user_id -> Text,
+        email -> Text,
+        password_fingerprint -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        failed_at -> Nullable<Timestamp>,
+    }
+}

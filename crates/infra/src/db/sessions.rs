@@ -98,17 +98,87 @@ impl SessionRepository for Database {
 
     async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault> {
         let (user_id, now) = (user_id.to_string(), naive(now));
+        self.run(move |conn| revoke_all_of(conn, &user_id, now))
+            .await
+            .map_err(Fault::from)
+    }
+
+    async fn list_live_for_user(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, Fault> {
+        let (user_id, now) = (user_id.to_string(), naive(now));
         self.run(move |conn| {
-            let revoked = diesel::update(
-                sessions::table
-                    .filter(sessions::user_id.eq(user_id))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .execute(conn)?;
-            Ok(revoked as u64)
+            let rows = sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .order((sessions::last_used_at.desc(), sessions::id.desc()))
+                .select(SessionRow::as_select())
+                .load::<SessionRow>(conn)?;
+            rows.into_iter()
+                .map(|row| Session::try_from(row).map_err(StoreError::from))
+                .collect()
         })
         .await
         .map_err(Fault::from)
     }
+
+    async fn revoke_for_user(
+        &self,
+        id: SessionId,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault> {
+        let (id, user_id, now) = (id.to_string(), user_id.to_string(), naive(now));
+        self.run(move |conn| {
+            let revoked = diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(id))
+                    .filter(sessions::user_id.eq(user_id))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)?;
+            Ok(revoked == 1)
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn prune(&self, now: DateTime<Utc>, revoked_before: DateTime<Utc>) -> Result<u64, Fault> {
+        let (now, revoked_before) = (naive(now), naive(revoked_before));
+        self.run(move |conn| {
+            let deleted = diesel::delete(
+                sessions::table.filter(
+                    sessions::expires_at
+                        .le(now)
+                        .or(sessions::revoked_at.lt(revoked_before)),
+                ),
+            )
+            .execute(conn)?;
+            Ok(deleted as u64)
+        })
+        .await
+        .map_err(Fault::from)
+    }
+}
+
+/// Revokes every session of the user not revoked yet; on the caller's connection, so that
+/// it can be part of a larger transaction.
+pub(super) fn revoke_all_of(
+    conn: &mut super::AnyConnection,
+    user_id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<u64, StoreError> {
+    let revoked = diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(revoked as u64)
 }

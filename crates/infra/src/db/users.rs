@@ -1,6 +1,9 @@
 use async_trait::async_trait;
-use auth_domain::ports::{InsertUserError, UserRepository};
-use auth_domain::{Email, Fault, PasswordHash, User, UserId};
+use auth_domain::account::ProfileChange;
+use auth_domain::admin::PrivilegeChange;
+use auth_domain::ports::{AdministerError, InsertUserError, UpdateProfileError, UserRepository};
+use auth_domain::{Email, Fault, PasswordHash, Session, User, UserId};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::rows::UserRow;
@@ -68,6 +71,73 @@ impl UserRepository for Database {
                 .set(users::password_hash.eq(hash))
                 .execute(conn)?;
             Ok(())
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        change: &ProfileChange,
+    ) -> Result<Option<User>, UpdateProfileError> {
+        self.store_profile_change(id, change).await
+    }
+
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        now: DateTime<Utc>,
+        fresh: Option<Session>,
+    ) -> Result<Option<u64>, Fault> {
+        self.store_password_change(id, hash, now, fresh).await
+    }
+
+    async fn list(&self, limit: u32, offset: u32) -> Result<(Vec<User>, u64), Fault> {
+        self.load_users_page(limit, offset).await
+    }
+
+    async fn update_privileges(
+        &self,
+        id: UserId,
+        change: &PrivilegeChange,
+        keep_an_administrator: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, AdministerError> {
+        self.store_privilege_change(id, change, keep_an_administrator, now)
+            .await
+    }
+
+    async fn delete(
+        &self,
+        id: UserId,
+        keep_an_administrator: bool,
+    ) -> Result<bool, AdministerError> {
+        self.delete_user(id, keep_an_administrator).await
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        upgraded: &PasswordHash,
+    ) -> Result<bool, Fault> {
+        let (id, current, upgraded) = (
+            id.to_string(),
+            current.as_str().to_owned(),
+            upgraded.as_str().to_owned(),
+        );
+        self.run(move |conn| {
+            // Compare-and-set: a password changed meanwhile is not overwritten.
+            let updated = diesel::update(
+                users::table
+                    .find(id)
+                    .filter(users::password_hash.eq(current)),
+            )
+            .set(users::password_hash.eq(upgraded))
+            .execute(conn)?;
+            Ok(updated == 1)
         })
         .await
         .map_err(Fault::from)

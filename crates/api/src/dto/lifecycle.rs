@@ -1,0 +1,243 @@
+//! The JSON shapes of the account-lifecycle routes: profile and password changes, sessions,
+//! administration and the audit trail.
+
+use std::collections::BTreeMap;
+
+use auth_domain::account::{LiveSession, ProfileChange};
+use auth_domain::admin::{Listing, Page, PrivilegeChange};
+use auth_domain::audit::AuditEvent;
+use auth_domain::{PersonName, Role, User, Username, ValueError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{parse_date, rfc3339, Fields, UserOut};
+use crate::error::{ApiError, FieldError};
+
+/// A field of a partial update: absent → unchanged, `null` or blank → cleared, a string →
+/// parsed like `/create` parses it.
+fn clearable<T>(
+    fields: &mut Fields,
+    body: &Map<String, Value>,
+    field: &str,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+) -> Option<Option<T>> {
+    match body.get(field)? {
+        Value::Null => Some(None),
+        Value::String(raw) if raw.trim().is_empty() => Some(None),
+        Value::String(raw) => fields.check(field, parse(raw)).map(Some),
+        _ => {
+            fields
+                .0
+                .push(FieldError::new(field, "must be a string or null"));
+            None
+        }
+    }
+}
+
+/// `PATCH /users/me`: `username`, `first_name`, `last_name`, `date_of_birth`; any other key
+/// (`email`, `role`, `is_active`, `password`…) is ignored.
+pub fn profile_change(body: &Map<String, Value>) -> Result<ProfileChange, ApiError> {
+    let mut fields = Fields::default();
+    let change = ProfileChange {
+        username: clearable(&mut fields, body, "username", Username::parse),
+        first_name: clearable(&mut fields, body, "first_name", PersonName::parse),
+        last_name: clearable(&mut fields, body, "last_name", PersonName::parse),
+        date_of_birth: clearable(&mut fields, body, "date_of_birth", parse_date),
+    };
+    fields.finish()?;
+    Ok(change)
+}
+
+/// `POST /users/me/password`. The new password's policy is the use case's to apply.
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+impl ChangePasswordBody {
+    /// `(current_password, new_password)`, both present and non-empty.
+    pub fn validate(self) -> Result<(String, String), ApiError> {
+        let mut fields = Fields::default();
+        let non_empty = |raw: &str| {
+            if raw.is_empty() {
+                Err(ValueError("must not be empty".into()))
+            } else {
+                Ok(raw.to_owned())
+            }
+        };
+        let current = fields.required(
+            "current_password",
+            self.current_password.as_deref(),
+            non_empty,
+        );
+        let new = fields.required("new_password", self.new_password.as_deref(), non_empty);
+        fields.finish()?;
+        current
+            .zip(new)
+            .ok_or_else(|| ApiError::validation(Vec::new()))
+    }
+}
+
+fn flag(fields: &mut Fields, body: &Map<String, Value>, field: &str) -> Option<bool> {
+    match body.get(field)? {
+        Value::Bool(value) => Some(*value),
+        _ => {
+            fields
+                .0
+                .push(FieldError::new(field, "must be true or false"));
+            None
+        }
+    }
+}
+
+/// `PATCH /users/{id}`: `role`, `is_active`, `is_verified`, `is_staff`; other keys (`email`,
+/// `is_superuser`, `password`…) are ignored.
+pub fn privilege_change(body: &Map<String, Value>) -> Result<PrivilegeChange, ApiError> {
+    let mut fields = Fields::default();
+    let role = match body.get("role") {
+        None => None,
+        Some(Value::String(raw)) => fields.check("role", raw.trim().parse::<Role>()),
+        Some(_) => {
+            fields
+                .0
+                .push(FieldError::new("role", "must be one of admin, user, other"));
+            None
+        }
+    };
+    let change = PrivilegeChange {
+        role,
+        is_active: flag(&mut fields, body, "is_active"),
+        is_verified: flag(&mut fields, body, "is_verified"),
+        is_staff: flag(&mut fields, body, "is_staff"),
+    };
+    fields.finish()?;
+    Ok(change)
+}
+
+/// `?limit=&offset=`: whole numbers; `limit` 1 or more (default 20, capped at 100), `offset`
+/// 0 or more (default 0). Other parameters are ignored.
+pub fn page(query: &str) -> Result<Page, ApiError> {
+    let mut limit = None;
+    let mut offset = None;
+    let mut fields = Fields::default();
+    let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| {
+            ApiError::validation(vec![FieldError::new(
+                "query",
+                "must be a URL-encoded query string",
+            )])
+        })?
+        .into_inner();
+    for (key, value) in &pairs {
+        let number = |raw: &str| {
+            raw.trim()
+                .parse::<u32>()
+                .map_err(|_| ValueError(format!("must be a whole number from 0 to {}", u32::MAX)))
+        };
+        match key.as_str() {
+            "limit" => limit = fields.check("limit", number(value)),
+            "offset" => offset = fields.check("offset", number(value)),
+            _ => {}
+        }
+    }
+    let page = fields.check("limit", Page::new(limit, offset));
+    fields.finish()?;
+    page.ok_or_else(|| ApiError::validation(Vec::new()))
+}
+
+/// One of the caller's sessions in `GET /sessions`.
+#[derive(Debug, Serialize)]
+pub struct SessionOut {
+    pub id: String,
+    pub created_at: String,
+    /// Login, or the last refresh.
+    pub last_used_at: String,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
+    /// Whether the access token of this request belongs to it.
+    pub current: bool,
+}
+
+impl From<&LiveSession> for SessionOut {
+    fn from(live: &LiveSession) -> Self {
+        let session = &live.session;
+        Self {
+            id: session.id.to_string(),
+            created_at: rfc3339(session.created_at),
+            last_used_at: rfc3339(session.last_used_at),
+            expires_at: rfc3339(session.expires_at),
+            user_agent: session.client.user_agent.clone(),
+            address: session.client.address.clone(),
+            current: live.current,
+        }
+    }
+}
+
+/// `{"items": [...]}`: the shape of `GET /sessions`.
+#[derive(Debug, Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// One line of `GET /users/{id}/audit`.
+#[derive(Debug, Serialize)]
+pub struct AuditEventOut {
+    pub id: String,
+    pub at: String,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub session_id: Option<String>,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: BTreeMap<String, String>,
+}
+
+impl From<&AuditEvent> for AuditEventOut {
+    fn from(event: &AuditEvent) -> Self {
+        Self {
+            id: event.id.to_string(),
+            at: rfc3339(event.at),
+            event: event.kind.clone(),
+            user_id: event.user_id.map(|id| id.to_string()),
+            actor_id: event.actor_id.map(|id| id.to_string()),
+            session_id: event.session_id.map(|id| id.to_string()),
+            address: event.client.address.clone(),
+            user_agent: event.client.user_agent.clone(),
+            detail: event.detail.clone(),
+        }
+    }
+}
+
+/// `{"items": [...], "total": n, "limit": l, "offset": o}`: the shape of the paged listings.
+#[derive(Debug, Serialize)]
+pub struct PageOut<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl PageOut<UserOut> {
+    pub fn users(listing: &Listing<User>) -> Self {
+        Self {
+            items: listing.items.iter().map(UserOut::from).collect(),
+            total: listing.total,
+            limit: listing.page.limit,
+            offset: listing.page.offset,
+        }
+    }
+}
+
+impl PageOut<AuditEventOut> {
+    pub fn audit(listing: &Listing<AuditEvent>) -> Self {
+        Self {
+            items: listing.items.iter().map(AuditEventOut::from).collect(),
+            total: listing.total,
+            limit: listing.page.limit,
+            offset: listing.page.offset,
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Administration: who may administer, and the administrators' use cases on other accounts.
+
+use std::sync::Arc;
+
+use crate::audit::{self, kind, AuditEvent};
+use crate::error::Fault;
+use crate::ports::{AdministerError, AuditLog, Clock, UserRepository};
+use crate::session::ClientInfo;
+use crate::user::{Role, User, UserId};
+use crate::values::ValueError;
+
+/// Whether `user` may use the administration routes: an active user whose role is `admin`
+/// or who is a superuser. Staff status alone is not enough.
+///
+/// The same definition counts the administrators for the last-administrator rule (see
+/// [`UserRepository::update_privileges`]).
+pub fn can_administer(user: &User) -> bool {
+    user.is_active && (user.role == Role::Admin || user.is_superuser)
+}
+
+/// A partial change of a user's privileges: `None` leaves a field as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrivilegeChange {
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    pub is_verified: Option<bool>,
+    pub is_staff: Option<bool>,
+}
+
+impl PrivilegeChange {
+    pub fn is_empty(&self) -> bool {
+        self.fields().is_empty()
+    }
+
+    /// Whether applying it can leave fewer administrators: it sets a role other than
+    /// `admin` or deactivates. Decided from the change alone, never from a (possibly stale)
+    /// read of the user, so the guard is never skipped when it is needed.
+    pub fn may_remove_an_administrator(&self) -> bool {
+        self.role.is_some_and(|role| role != Role::Admin) || self.is_active == Some(false)
+    }
+
+    /// The fields it sets, with their new values, for the audit trail.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let flag = |value: bool| value.to_string();
+        [
+            ("role", self.role.map(|role| role.as_str().to_owned())),
+            ("is_active", self.is_active.map(flag)),
+            ("is_verified", self.is_verified.map(flag)),
+            ("is_staff", self.is_staff.map(flag)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect()
+    }
+}
+
+/// Which slice of a listing to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+
+    /// `limit` defaults to [`Page::DEFAULT_LIMIT`] and is capped at [`Page::MAX_LIMIT`]; zero
+    /// is refused. `offset` defaults to 0.
+    pub fn new(limit: Option<u32>, offset: Option<u32>) -> Result<Self, ValueError> {
+        let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
+        if limit == 0 {
+            return Err(ValueError("must be at least 1".into()));
+        }
+        Ok(Self {
+            limit: limit.min(Self::MAX_LIMIT),
+            offset: offset.unwrap_or(0),
+        })
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+/// One page of a listing, and the size of the whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: Page,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The caller is not an administrator.
+    #[error("administrator rights required")]
+    Forbidden,
+    #[error("no such user")]
+    NotFound,
+    /// The change would leave no active administrator.
+    #[error("no administrator would remain")]
+    LastAdministrator,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+impl From<AdministerError> for AdminError {
+    fn from(error: AdministerError) -> Self {
+        match error {
+            AdministerError::LastAdministrator => Self::LastAdministrator,
+            AdministerError::Fault(fault) => Self::Fault(fault),
+        }
+    }
+}
+
+/// The administrators' use cases. Every one first checks [`can_administer`] on the caller,
+/// before anything else is read, so a non-administrator learns nothing (not even whether an
+/// id exists).
+#[derive(Clone)]
+pub struct AdminService {
+    users: Arc<dyn UserRepository>,
+    audit: Arc<dyn AuditLog>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AdminService {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        audit: Arc<dyn AuditLog>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            audit,
+            clock,
+        }
+    }
+
+    fn authorise(actor: &User) -> Result<(), AdminError> {
+        if can_administer(actor) {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden)
+        }
+    }
+
+    pub async fn list_users(&self, actor: &User, page: Page) -> Result<Listing<User>, AdminError> {
+        Self::authorise(actor)?;
+        let (items, total) = self.users.list(page.limit, page.offset).await?;
+        Ok(Listing { items, total, page })
+    }
+
+    pub async fn get_user(&self, actor: &User, id: UserId) -> Result<User, AdminError> {
+        Self::authorise(actor)?;
+        self.users.find_by_id(id).await?.ok_or(AdminError::NotFound)
+    }
+
+    /// Changes a user's privileges. Deactivating ends all of the user's sessions at once; no
+    /// change may leave the service without an active administrator.
+    pub async fn update_user(
+        &self,
+        actor: &User,
+        id: UserId,
+        change: PrivilegeChange,
+        client: &ClientInfo,
+    ) -> Result<User, AdminError> {
+        Self::authorise(actor)?;
+        if change.is_empty() {
+            return self.get_user(actor, id).await;
+        }
+        let now = self.clock.now();
+        let user = self
+            .users
+            .update_privileges(id, &change, change.may_remove_an_administrator(), now)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        let mut event = AuditEvent::new(kind::USER_UPDATED, now)
+            .user(id)
+            .actor(actor.id)
+            .client(client);
+        for (field, value) in change.fields() {
+            event = event.detail(field, value);
+        }
+        audit::record(self.audit.as_ref(), event).await;
+        Ok(user)
+    }
+
+    /// Deletes a user; their sessions go with them. The last administrator cannot be deleted.
+    pub async fn delete_user(
+        &self,
+        actor: &User,
+        id: UserId,
+        client: &ClientInfo,
+    ) -> Result<(), AdminError> {
+        Self::authorise(actor)?;
+        if !self.users.delete(id, true).await? {
+            return Err(AdminError::NotFound);
+        }
+        let event = AuditEvent::new(kind::USER_DELETED, self.clock.now())
+            .user(id)
+            .actor(actor.id)
+            .client(client);
+        audit::record(self.audit.as_ref(), event).await;
+        Ok(())
+    }
+
+    /// The audit trail of a user (as subject or as actor), newest first. A deleted user's
+    /// trail stays readable; an id nobody ever had has an empty one.
+    pub async fn audit_trail(
+        &self,
+        actor: &User,
+        id: UserId,
+        page: Page,
+    ) -> Result<Listing<AuditEvent>, AdminError> {
+        Self::authorise(actor)?;
+        let (items, total) = self
+            .audit
+            .list_for_user(id, page.limit, page.offset)
+            .await?;
+        Ok(Listing { items, total, page })
+    }
+}

@@ -1,0 +1,146 @@
+//! Outgoing mail: the message, the port that delivers it, and the durable outbox that lets a
+//! request hand mail over without waiting for (or failing with) the mail server.
+//!
+//! A request never sends mail itself: it records a [`MailIntent`] in the [`MailOutbox`] and
+//! answers. A background worker claims due intents, turns each into a [`MailMessage`] (issuing
+//! the one-time token it carries at that moment) and gives it to the [`Mailer`]; a failed send
+//! is retried later with back-off, a bounded number of times. See
+//! [`crate::recovery::RecoveryService::deliver_due`].
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::{BoxError, Fault};
+use crate::user::UserId;
+use crate::values::Email;
+
+/// One plain-text mail to one recipient. Its `Debug` never shows the body, which may carry a
+/// one-time token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailMessage {
+    pub to: Email,
+    pub subject: String,
+    /// The UTF-8 text body.
+    pub text: String,
+}
+
+impl fmt::Debug for MailMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailMessage")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("text", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why a message was not delivered. The cause is for the log: adapters never put the body
+/// (nor anything else that may hold a token) into it.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Worth retrying: the server is unreachable, timed out, or answered with a 4xx.
+    #[error("transient mail failure")]
+    Transient(#[source] BoxError),
+    /// Retrying the same message cannot help: the server refused it for good (5xx), or the
+    /// message could not be built (an address the transport cannot use).
+    #[error("permanent mail failure")]
+    Permanent(#[source] BoxError),
+}
+
+impl MailError {
+    pub fn transient(cause: impl Into<BoxError>) -> Self {
+        Self::Transient(cause.into())
+    }
+
+    pub fn permanent(cause: impl Into<BoxError>) -> Self {
+        Self::Permanent(cause.into())
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Permanent(_))
+    }
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Hands one message over for delivery.
+    ///
+    /// MUST return `Ok` only once the message is durably handed over (accepted by the mail
+    /// server; written completely to its final place), and an error otherwise — never panic.
+    /// MUST NOT leave a partial message where a reader would take it for a whole one. The error
+    /// is [`MailError::Permanent`] only when resending the same message cannot succeed.
+    /// Errors never contain the message body.
+    async fn send(&self, message: &MailMessage) -> Result<(), MailError>;
+}
+
+/// What a request asks to be mailed. The message itself (and the token in it) is made only
+/// when the intent is delivered, so no token is ever stored in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailIntent {
+    /// A password-reset link for whichever account has this email, if any: recorded alike
+    /// for known and unknown emails, so the request reveals nothing.
+    PasswordReset { email: Email },
+    /// An email-verification link for this user, bound to the email they had when asking.
+    VerifyEmail { user_id: UserId, email: Email },
+}
+
+impl MailIntent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MailIntent::PasswordReset { .. } => "password_reset",
+            MailIntent::VerifyEmail { .. } => "verify_email",
+        }
+    }
+}
+
+/// A claimed entry of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: Uuid,
+    pub intent: MailIntent,
+    /// Delivery attempts so far, the one this claim starts included (so at least 1).
+    pub attempts: u32,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MailOutbox: Send + Sync {
+    /// Records an intent, due at once (`now`), with no attempt made yet. One write, whatever
+    /// the intent holds.
+    async fn enqueue(&self, intent: &MailIntent, now: DateTime<Utc>) -> Result<(), Fault>;
+
+    /// Claims up to `limit` entries that are due (`next_attempt_at <= now`), neither finished
+    /// nor given up, and not claimed by anyone whose claim is still running (claims run until
+    /// `lease_until`), oldest first. Each claimed entry's attempt counter is incremented and
+    /// its claim set to `lease_until`.
+    ///
+    /// MUST hand an entry to at most one of several concurrent callers (other server
+    /// instances included) while its claim runs.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<QueuedMail>, Fault>;
+
+    /// The entry is done (delivered, or nothing had to be sent): it is removed. Finishing a
+    /// missing entry is not an error.
+    async fn finish(&self, id: Uuid) -> Result<(), Fault>;
+
+    /// The attempt failed: the entry becomes due again at `next_attempt_at`, its claim is
+    /// released and `error` (a log line, no secret in it) is kept as its last error.
+    async fn retry_at(
+        &self,
+        id: Uuid,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), Fault>;
+
+    /// The entry will not be tried again: it is kept, marked failed at `now` with `error`, and
+    /// never claimed again.
+    async fn give_up(&self, id: Uuid, now: DateTime<Utc>, error: &str) -> Result<(), Fault>;
+}

@@ -1,0 +1,704 @@
+//! Email verification and password reset: one-time tokens sent by mail.
+//!
+//! A token is a random secret (at least 128 bits, URL-safe) that exists in clear only in the
+//! mail that carries it; the store keeps its SHA-256 [`TokenDigest`]. Tokens are single-use,
+//! expire, and are bound: a verification token to the email it was sent to, a reset token to
+//! the password the account had when it was issued (through a [`password_fingerprint`]), so
+//! that changing the password by any route kills every reset link issued before.
+//!
+//! Requests only record a [`MailIntent`]; the token is issued and the mail sent by
+//! [`RecoveryService::deliver_due`], run by a background worker. So a reset request does the
+//! same work (one outbox write) whether or not an account has the email.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::Fault;
+use crate::mail::{MailIntent, MailMessage, MailOutbox, Mailer, QueuedMail};
+use crate::policy::{PasswordPolicy, PolicyContext};
+use crate::ports::{Clock, PasswordHasher, UserRepository};
+use crate::user::{User, UserId};
+use crate::values::{Email, Password, PasswordHash, ValueError};
+
+/// What a one-time token is for; each is refused where the other is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OneTimeTokenKind {
+    VerifyEmail,
+    PasswordReset,
+}
+
+impl OneTimeTokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OneTimeTokenKind::VerifyEmail => "verify_email",
+            OneTimeTokenKind::PasswordReset => "password_reset",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "verify_email" => Some(OneTimeTokenKind::VerifyEmail),
+            "password_reset" => Some(OneTimeTokenKind::PasswordReset),
+            _ => None,
+        }
+    }
+}
+
+fn sha256_hex(input: &[u8]) -> String {
+    Sha256::digest(input)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The secret of a one-time token, as mailed to the user. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OneTimeSecret(String);
+
+impl OneTimeSecret {
+    /// Wraps a secret made by a [`SecretGenerator`] (URL-safe, at least 128 random bits).
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn digest(&self) -> TokenDigest {
+        TokenDigest::of(&self.0)
+    }
+}
+
+impl fmt::Debug for OneTimeSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OneTimeSecret(<redacted>)")
+    }
+}
+
+/// The SHA-256 of a token's secret, in lower-case hex: what the store keeps and looks up.
+/// A plain hash suffices because the secret is high-entropy (no dictionary to try).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenDigest(String);
+
+impl TokenDigest {
+    /// The digest of whatever a client presented.
+    pub fn of(secret: &str) -> Self {
+        Self(sha256_hex(secret.as_bytes()))
+    }
+
+    /// A digest read back from the store.
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A digest is not a secret, but a prefix is all a log reader needs.
+        let prefix: String = self.0.chars().take(8).collect();
+        write!(f, "TokenDigest({prefix}…)")
+    }
+}
+
+/// A fingerprint of a stored password hash (its SHA-256, hex): kept with a reset token so
+/// that any later password change, by whichever route, makes the token useless — without
+/// storing the hash twice.
+pub fn password_fingerprint(hash: &PasswordHash) -> String {
+    sha256_hex(hash.as_str().as_bytes())
+}
+
+/// A one-time token as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimeToken {
+    pub digest: TokenDigest,
+    pub kind: OneTimeTokenKind,
+    pub user_id: UserId,
+    /// The email the token was sent to.
+    pub email: Email,
+    /// Reset tokens: [`password_fingerprint`] of the password hash when it was issued.
+    pub password_fingerprint: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl OneTimeToken {
+    /// Unused, of the expected kind, and not expired at `now`.
+    pub fn is_usable(&self, kind: OneTimeTokenKind, now: DateTime<Utc>) -> bool {
+        self.kind == kind && self.used_at.is_none() && now < self.expires_at
+    }
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    /// A fresh secret: at least 128 bits from a cryptographically secure generator, written
+    /// with URL-safe characters only (`A-Z a-z 0-9 - _`).
+    fn generate(&self) -> OneTimeSecret;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OneTimeTokenRepository: Send + Sync {
+    /// Stores a new token. Its user exists (a token of a user deleted later goes with them).
+    async fn insert_token(&self, token: &OneTimeToken) -> Result<(), Fault>;
+
+    /// The token with this digest, used and expired ones included; `None` when there is none.
+    async fn find_token(&self, digest: &TokenDigest) -> Result<Option<OneTimeToken>, Fault>;
+
+    /// Removes the token (one that was never delivered). Deleting a missing one is not an
+    /// error.
+    async fn delete_token(&self, digest: &TokenDigest) -> Result<(), Fault>;
+
+    /// Removes every token that expired before `now`, used or not; returns how many.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, Fault>;
+
+    /// Atomically: marks the token used at `now` and sets the user's `is_verified` — only if
+    /// the token is a [`OneTimeTokenKind::VerifyEmail`] token of `user_id`, unused, with
+    /// `now < expires_at`, and the user with `user_id` still has `email`.
+    ///
+    /// MUST return `true` when it did both, `false` (and write nothing) otherwise; of several
+    /// concurrent calls with one digest, at most one returns `true`.
+    async fn redeem_email_verification(
+        &self,
+        digest: &TokenDigest,
+        user_id: UserId,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault>;
+
+    /// Atomically: marks the token used at `now`, replaces the user's password hash
+    /// `expected` by `new_hash`, and revokes (at `now`) every session of the user not revoked
+    /// yet — only if the token is a [`OneTimeTokenKind::PasswordReset`] token of `user_id`,
+    /// unused, with `now < expires_at`, and the user's hash is still `expected`.
+    ///
+    /// MUST return `true` when it did all three, `false` (and write nothing) otherwise; of
+    /// several concurrent calls with one digest, at most one returns `true`.
+    async fn redeem_password_reset(
+        &self,
+        digest: &TokenDigest,
+        user_id: UserId,
+        expected: &PasswordHash,
+        new_hash: &PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault>;
+}
+
+/// Lifetimes of the tokens, the links' base, and how mail delivery retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryPolicy {
+    pub verify_email_ttl: TimeDelta,
+    pub password_reset_ttl: TimeDelta,
+    /// Where the front end lives, without a trailing slash: links are
+    /// `{public_url}/verify-email?token=…` and `{public_url}/reset-password?token=…`.
+    pub public_url: String,
+    /// Attempts per mail before it is given up.
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; doubled after each further one…
+    pub retry_delay: TimeDelta,
+    /// …up to this.
+    pub max_retry_delay: TimeDelta,
+    /// How long a claimed mail is left to its worker before another may take it over (longer
+    /// than a send can take).
+    pub claim_lease: TimeDelta,
+    /// Mails claimed per round.
+    pub batch_size: usize,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        Self {
+            verify_email_ttl: TimeDelta::hours(24),
+            password_reset_ttl: TimeDelta::hours(1),
+            public_url: "http://127.0.0.1:8000".into(),
+            max_attempts: 6,
+            retry_delay: TimeDelta::seconds(30),
+            max_retry_delay: TimeDelta::hours(1),
+            claim_lease: TimeDelta::minutes(5),
+            batch_size: 20,
+        }
+    }
+}
+
+impl RecoveryPolicy {
+    /// The wait before the attempt after `attempts` failed ones.
+    pub fn backoff(&self, attempts: u32) -> TimeDelta {
+        let doublings = attempts.saturating_sub(1).min(30);
+        self.retry_delay
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.max_retry_delay)
+            .min(self.max_retry_delay)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyEmailError {
+    /// Unknown, used, expired, of the other kind, or sent to an email the account no longer
+    /// has: which one is not said.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResetPasswordError {
+    /// Unknown, used, expired, of the other kind, issued before the password last changed,
+    /// or of an account that is gone or inactive: which one is not said.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// The new password is refused by the [`PasswordPolicy`] (the token stays usable).
+    #[error("new_password {0}")]
+    WeakPassword(ValueError),
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+/// What a verification request did (the HTTP answer is the same either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationRequest {
+    Queued,
+    AlreadyVerified,
+}
+
+/// What became of one outbox entry in a delivery round.
+#[derive(Debug)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Nothing to send: no (active) account has the email, the account is verified already,
+    /// or its email changed since the request.
+    NothingToSend,
+    /// The attempt failed; the entry is due again at `at`.
+    Retrying {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// The attempt failed and no other will be made.
+    GaveUp {
+        error: String,
+    },
+    /// The outbox could not be updated; the entry's claim runs out and it is tried again.
+    StoreFault(Fault),
+}
+
+/// One entry handled by [`RecoveryService::deliver_due`], for the log.
+#[derive(Debug)]
+pub struct DeliveryReport {
+    pub id: Uuid,
+    pub kind: &'static str,
+    pub attempt: u32,
+    pub outcome: DeliveryOutcome,
+}
+
+/// The verification and reset use cases, and the delivery of their mail.
+#[derive(Clone)]
+pub struct RecoveryService {
+    users: Arc<dyn UserRepository>,
+    tokens: Arc<dyn OneTimeTokenRepository>,
+    outbox: Arc<dyn MailOutbox>,
+    mailer: Arc<dyn Mailer>,
+    secrets: Arc<dyn SecretGenerator>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+    policy: RecoveryPolicy,
+}
+
+/// The ports [`RecoveryService`] is built from.
+pub struct RecoveryPorts {
+    pub users: Arc<dyn UserRepository>,
+    pub tokens: Arc<dyn OneTimeTokenRepository>,
+    pub outbox: Arc<dyn MailOutbox>,
+    pub mailer: Arc<dyn Mailer>,
+    pub secrets: Arc<dyn SecretGenerator>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl RecoveryService {
+    pub fn new(ports: RecoveryPorts, policy: RecoveryPolicy) -> Self {
+        Self {
+            users: ports.users,
+            tokens: ports.tokens,
+            outbox: ports.outbox,
+            mailer: ports.mailer,
+            secrets: ports.secrets,
+            hasher: ports.hasher,
+            clock: ports.clock,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &RecoveryPolicy {
+        &self.policy
+    }
+
+    /// Queues a verification mail to the caller's current email; nothing for a verified
+    /// account.
+    pub async fn request_email_verification(
+        &self,
+        user: &User,
+    ) -> Result<VerificationRequest, Fault> {
+        if user.is_verified {
+            return Ok(VerificationRequest::AlreadyVerified);
+        }
+        let intent = MailIntent::VerifyEmail {
+            user_id: user.id,
+            email: user.email.clone(),
+        };
+        self.outbox.enqueue(&intent, self.clock.now()).await?;
+        Ok(VerificationRequest::Queued)
+    }
+
+    /// Marks the account verified and returns it. The token must be a live verification
+    /// token sent to the email the account still has.
+    pub async fn verify_email(&self, secret: &str) -> Result<User, VerifyEmailError> {
+        let digest = TokenDigest::of(secret);
+        let now = self.clock.now();
+        let token = self
+            .tokens
+            .find_token(&digest)
+            .await?
+            .filter(|token| token.is_usable(OneTimeTokenKind::VerifyEmail, now))
+            .ok_or(VerifyEmailError::InvalidToken)?;
+        let user = self
+            .users
+            .find_by_id(token.user_id)
+            .await?
+            .filter(|user| user.email == token.email)
+            .ok_or(VerifyEmailError::InvalidToken)?;
+        let redeemed = self
+            .tokens
+            .redeem_email_verification(&digest, user.id, &token.email, now)
+            .await?;
+        if !redeemed {
+            return Err(VerifyEmailError::InvalidToken);
+        }
+        Ok(User {
+            is_verified: true,
+            ..user
+        })
+    }
+
+    /// Queues a reset mail for whichever account has `email`. The same single write happens
+    /// whether or not one does: the answer and its timing reveal nothing.
+    pub async fn request_password_reset(&self, email: &Email) -> Result<(), Fault> {
+        let intent = MailIntent::PasswordReset {
+            email: email.clone(),
+        };
+        self.outbox.enqueue(&intent, self.clock.now()).await
+    }
+
+    /// Sets a new password with a reset token; every session of the account ends. Returns
+    /// whose password it was.
+    pub async fn reset_password(
+        &self,
+        secret: &str,
+        new_password: &Password,
+    ) -> Result<UserId, ResetPasswordError> {
+        let digest = TokenDigest::of(secret);
+        let now = self.clock.now();
+        let token = self
+            .tokens
+            .find_token(&digest)
+            .await?
+            .filter(|token| token.is_usable(OneTimeTokenKind::PasswordReset, now))
+            .ok_or(ResetPasswordError::InvalidToken)?;
+        let user = self
+            .users
+            .find_by_id(token.user_id)
+            .await?
+            .filter(|user| user.is_active)
+            .ok_or(ResetPasswordError::InvalidToken)?;
+        if token.password_fingerprint.as_deref()
+            != Some(password_fingerprint(&user.password_hash).as_str())
+        {
+            return Err(ResetPasswordError::InvalidToken);
+        }
+        PasswordPolicy::check(new_password, &PolicyContext::of(&user))
+            .map_err(ResetPasswordError::WeakPassword)?;
+        let new_hash = self.hasher.hash(new_password).await?;
+        // The store re-checks everything in one transaction, the hash read above included:
+        // a concurrent reset or password change makes this one fail, not overwrite it.
+        let redeemed = self
+            .tokens
+            .redeem_password_reset(&digest, user.id, &user.password_hash, &new_hash, now)
+            .await?;
+        if !redeemed {
+            return Err(ResetPasswordError::InvalidToken);
+        }
+        Ok(user.id)
+    }
+
+    /// One delivery round: claims the due outbox entries and handles each. A failed send is
+    /// retried with back-off until `max_attempts`; the HTTP answers never depend on it.
+    pub async fn deliver_due(&self) -> Result<Vec<DeliveryReport>, Fault> {
+        let now = self.clock.now();
+        let claimed = self
+            .outbox
+            .claim_due(now, now + self.policy.claim_lease, self.policy.batch_size)
+            .await?;
+        let mut reports = Vec::with_capacity(claimed.len());
+        for entry in claimed {
+            let outcome = self.deliver(&entry, now).await;
+            reports.push(DeliveryReport {
+                id: entry.id,
+                kind: entry.intent.kind(),
+                attempt: entry.attempts,
+                outcome,
+            });
+        }
+        Ok(reports)
+    }
+
+    /// Removes expired tokens; returns how many.
+    pub async fn purge_expired_tokens(&self) -> Result<u64, Fault> {
+        self.tokens.purge_expired(self.clock.now()).await
+    }
+
+    async fn deliver(&self, entry: &QueuedMail, now: DateTime<Utc>) -> DeliveryOutcome {
+        let prepared = match self.prepare(&entry.intent, now).await {
+            Ok(prepared) => prepared,
+            Err(fault) => return self.failed(entry, now, fault.to_string(), false).await,
+        };
+        let Some((message, digest)) = prepared else {
+            return match self.outbox.finish(entry.id).await {
+                Ok(()) => DeliveryOutcome::NothingToSend,
+                Err(fault) => DeliveryOutcome::StoreFault(fault),
+            };
+        };
+        match self.mailer.send(&message).await {
+            Ok(()) => match self.outbox.finish(entry.id).await {
+                Ok(()) => DeliveryOutcome::Delivered,
+                Err(fault) => DeliveryOutcome::StoreFault(fault),
+            },
+            Err(error) => {
+                // Nobody received this token: it must not stay usable. A failure here only
+                // leaves a token whose secret no one knows, which expires.
+                let _ = self.tokens.delete_token(&digest).await;
+                self.failed(entry, now, error_chain(&error), error.is_permanent())
+                    .await
+            }
+        }
+    }
+
+    async fn failed(
+        &self,
+        entry: &QueuedMail,
+        now: DateTime<Utc>,
+        error: String,
+        permanent: bool,
+    ) -> DeliveryOutcome {
+        if permanent || entry.attempts >= self.policy.max_attempts {
+            match self.outbox.give_up(entry.id, now, &error).await {
+                Ok(()) => DeliveryOutcome::GaveUp { error },
+                Err(fault) => DeliveryOutcome::StoreFault(fault),
+            }
+        } else {
+            let at = now + self.policy.backoff(entry.attempts);
+            match self.outbox.retry_at(entry.id, at, &error).await {
+                Ok(()) => DeliveryOutcome::Retrying { at, error },
+                Err(fault) => DeliveryOutcome::StoreFault(fault),
+            }
+        }
+    }
+
+    /// The message an intent stands for, with its freshly stored token; `None` when there is
+    /// nothing to send.
+    async fn prepare(
+        &self,
+        intent: &MailIntent,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(MailMessage, TokenDigest)>, Fault> {
+        match intent {
+            MailIntent::PasswordReset { email } => {
+                let Some(user) = self
+                    .users
+                    .find_by_email(email)
+                    .await?
+                    .filter(|user| user.is_active)
+                else {
+                    return Ok(None);
+                };
+                let secret = self
+                    .issue(
+                        OneTimeTokenKind::PasswordReset,
+                        &user,
+                        Some(password_fingerprint(&user.password_hash)),
+                        now,
+                    )
+                    .await?;
+                let message = reset_message(&user.email, &secret, &self.policy);
+                Ok(Some((message, secret.digest())))
+            }
+            MailIntent::VerifyEmail { user_id, email } => {
+                let Some(user) = self
+                    .users
+                    .find_by_id(*user_id)
+                    .await?
+                    .filter(|user| user.is_active && !user.is_verified && &user.email == email)
+                else {
+                    return Ok(None);
+                };
+                let secret = self
+                    .issue(OneTimeTokenKind::VerifyEmail, &user, None, now)
+                    .await?;
+                let message = verification_message(&user.email, &secret, &self.policy);
+                Ok(Some((message, secret.digest())))
+            }
+        }
+    }
+
+    async fn issue(
+        &self,
+        kind: OneTimeTokenKind,
+        user: &User,
+        password_fingerprint: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<OneTimeSecret, Fault> {
+        let ttl = match kind {
+            OneTimeTokenKind::VerifyEmail => self.policy.verify_email_ttl,
+            OneTimeTokenKind::PasswordReset => self.policy.password_reset_ttl,
+        };
+        let secret = self.secrets.generate();
+        let token = OneTimeToken {
+            digest: secret.digest(),
+            kind,
+            user_id: user.id,
+            email: user.email.clone(),
+            password_fingerprint,
+            created_at: now,
+            expires_at: now + ttl,
+            used_at: None,
+        };
+        self.tokens.insert_token(&token).await?;
+        Ok(secret)
+    }
+}
+
+/// `error: cause: cause…`, for the outbox's last error and the log. A cause some error already
+/// printed as part of its own message (lettre's do) is not repeated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = cause.source();
+    }
+    chain
+}
+
+/// `24 hours`, `1 hour`, `30 minutes`.
+fn human(ttl: TimeDelta) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let minutes = ttl.num_minutes();
+    if minutes >= 60 && minutes % 60 == 0 {
+        plural(minutes / 60, "hour")
+    } else if minutes >= 1 {
+        plural(minutes, "minute")
+    } else {
+        plural(ttl.num_seconds(), "second")
+    }
+}
+
+fn reset_message(to: &Email, secret: &OneTimeSecret, policy: &RecoveryPolicy) -> MailMessage {
+    MailMessage {
+        to: to.clone(),
+        subject: "Reset your password".into(),
+        text: format!(
+            "Someone, hopefully you, asked to reset the password of the account {to}.\n\
+             \n\
+             To choose a new password, open this link within {ttl}:\n\
+             \n\
+             {url}/reset-password?token={token}\n\
+             \n\
+             The link works once. Setting a new password signs you out everywhere.\n\
+             If you did not ask for this, ignore this message: your password stays as it is.\n",
+            ttl = human(policy.password_reset_ttl),
+            url = policy.public_url,
+            token = secret.expose(),
+        ),
+    }
+}
+
+fn verification_message(
+    to: &Email,
+    secret: &OneTimeSecret,
+    policy: &RecoveryPolicy,
+) -> MailMessage {
+    MailMessage {
+        to: to.clone(),
+        subject: "Confirm your email address".into(),
+        text: format!(
+            "Please confirm that {to} is your email address by opening this link within {ttl}:\n\
+             \n\
+             {url}/verify-email?token={token}\n\
+             \n\
+             If you did not create an account, ignore this message.\n",
+            ttl = human(policy.verify_email_ttl),
+            url = policy.public_url,
+            token = secret.expose(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_sha256_hex_and_hide_in_debug() {
+        let digest = TokenDigest::of("abc");
+        assert_eq!(
+            digest.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(!format!("{:?}", OneTimeSecret::new("s3cr3t".into())).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RecoveryPolicy {
+            retry_delay: TimeDelta::seconds(30),
+            max_retry_delay: TimeDelta::minutes(5),
+            ..RecoveryPolicy::default()
+        };
+        assert_eq!(policy.backoff(1), TimeDelta::seconds(30));
+        assert_eq!(policy.backoff(2), TimeDelta::seconds(60));
+        assert_eq!(policy.backoff(3), TimeDelta::seconds(120));
+        assert_eq!(policy.backoff(5), TimeDelta::minutes(5));
+        assert_eq!(policy.backoff(u32::MAX), TimeDelta::minutes(5));
+    }
+
+    #[test]
+    fn error_chains_do_not_repeat_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("connection error: refused")]
+        struct Echoing(#[source] std::io::Error);
+        let error = crate::mail::MailError::transient(Echoing(std::io::Error::other("refused")));
+        assert_eq!(
+            error_chain(&error),
+            "transient mail failure: connection error: refused"
+        );
+    }
+
+    #[test]
+    fn durations_read_well_in_mail() {
+        assert_eq!(human(TimeDelta::hours(24)), "24 hours");
+        assert_eq!(human(TimeDelta::hours(1)), "1 hour");
+        assert_eq!(human(TimeDelta::minutes(90)), "90 minutes");
+        assert_eq!(human(TimeDelta::seconds(45)), "45 seconds");
+    }
+}
