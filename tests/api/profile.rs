@@ -256,6 +256,23 @@ async fn password_change_needs_the_current_password_and_a_valid_new_one(db: Db) 
     )
     .await;
     assert_error(too_long, 422, "validation_failed").await;
+    // The password policy applies here as at registration: a commonly used password, and
+    // one that is the account's own email, are refused with a message saying what to do.
+    for refused in ["password123", "qwertyuiop", SEED_EMAIL, "JOHN@DOE.COM"] {
+        let response = post(
+            &app,
+            "/users/me/password",
+            &access,
+            &json!({ "current_password": SEED_PASSWORD, "new_password": refused }),
+        )
+        .await;
+        let body = assert_error(response, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "new_password", "{refused}");
+        assert!(
+            body["errors"][0]["message"].as_str().unwrap().len() > 20,
+            "{refused}: {body}"
+        );
+    }
 
     let missing = post(&app, "/users/me/password", &access, &json!({})).await;
     let body = assert_error(missing, 422, "validation_failed").await;

@@ -245,6 +245,15 @@ async fn reset_link_from_the_mail_works_once(db: Db) {
     let token = mails[0].reset_token();
     assert!(token.len() >= 22, "at least 128 bits: {token}");
 
+    // The password policy applies as at registration; a refused password leaves the link
+    // usable.
+    for refused in ["password123", EMAIL] {
+        let response = confirm_reset(&app, &token, refused).await;
+        let body = assert_error(response, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "new_password", "{refused}");
+    }
+    assert_eq!(login_status(&app, PASSWORD).await, 200);
+
     let confirmed = confirm_reset(&app, &token, NEW_PASSWORD).await;
     assert_eq!(confirmed.status(), 204);
     assert_eq!(login_status(&app, NEW_PASSWORD).await, 200);
