@@ -1,28 +1,144 @@
 //! Operating the server: Prometheus metrics, request ids, and the OpenAPI document and the
 //! HTML reference page matching the routes actually served.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, seed_user, Db, TestApp};
+use crate::lifecycle_support::{
+    create_root, get, json_of, login, register, ROOT_EMAIL, ROOT_PASSWORD,
+};
 
 /// Every route the server answers, as (method, path). A route added to the server must be
-/// added here and documented (`#[utoipa::path]` + `ApiDoc`), or these tests fail.
+/// added here and documented (`#[utoipa::path]` + `ApiDoc`), or these tests fail; the served
+/// set is also read back from the server itself (see [`served_routes`]), so a route that is
+/// neither listed here nor documented fails them too.
 const ROUTES: &[(&str, &str)] = &[
     ("POST", "/create"),
     ("POST", "/login"),
     ("POST", "/refresh-access"),
     ("GET", "/"),
     ("GET", "/users/me"),
+    ("PATCH", "/users/me"),
+    ("POST", "/users/me/password"),
     ("POST", "/logout"),
+    ("GET", "/sessions"),
+    ("DELETE", "/sessions/{id}"),
+    ("POST", "/logout-all"),
+    ("GET", "/users"),
+    ("GET", "/users/{id}"),
+    ("PATCH", "/users/{id}"),
+    ("DELETE", "/users/{id}"),
+    ("GET", "/users/{id}/audit"),
+    ("POST", "/verify-email/request"),
+    ("POST", "/verify-email"),
+    ("POST", "/password-reset/request"),
+    ("POST", "/password-reset/confirm"),
+    ("GET", "/.well-known/jwks.json"),
     ("GET", "/health"),
     ("GET", "/ready"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
 ];
+
+/// Every error `code` the server answers with, and the statuses it comes with (see
+/// `crates/api/src/error.rs` and `error/lifecycle.rs`, `recovery.rs`).
+const CODES: &[(&str, &[&str])] = &[
+    ("malformed_body", &["400"]),
+    ("invalid_token", &["400", "401"]),
+    ("not_authenticated", &["401"]),
+    ("invalid_credentials", &["401", "403"]),
+    ("forbidden", &["403"]),
+    ("not_found", &["404"]),
+    ("method_not_allowed", &["405"]),
+    ("email_taken", &["409"]),
+    ("username_taken", &["409"]),
+    ("last_admin", &["409"]),
+    ("payload_too_large", &["413"]),
+    ("validation_failed", &["422"]),
+    ("too_many_attempts", &["429"]),
+    ("internal_error", &["500"]),
+    ("service_unavailable", &["503"]),
+];
+
+/// Answers each of these routes must document, as (method, path, status, code), beyond what
+/// the general rules of [`openapi_lists_every_route_response_and_error_code`] require.
+const REQUIRED_ANSWERS: &[(&str, &str, &str, &str)] = &[
+    ("POST", "/create", "409", "email_taken"),
+    ("POST", "/create", "409", "username_taken"),
+    ("POST", "/login", "401", "invalid_credentials"),
+    ("POST", "/login", "429", "too_many_attempts"),
+    ("POST", "/refresh-access", "401", "invalid_token"),
+    ("PATCH", "/users/me", "409", "username_taken"),
+    ("POST", "/users/me/password", "403", "invalid_credentials"),
+    ("DELETE", "/sessions/{id}", "404", "not_found"),
+    ("GET", "/users/{id}", "404", "not_found"),
+    ("PATCH", "/users/{id}", "404", "not_found"),
+    ("PATCH", "/users/{id}", "409", "last_admin"),
+    ("DELETE", "/users/{id}", "404", "not_found"),
+    ("DELETE", "/users/{id}", "409", "last_admin"),
+    ("GET", "/users/{id}/audit", "404", "not_found"),
+    ("GET", "/users", "422", "validation_failed"),
+    ("GET", "/users/{id}/audit", "422", "validation_failed"),
+    ("POST", "/verify-email", "400", "invalid_token"),
+    ("POST", "/password-reset/confirm", "400", "invalid_token"),
+    ("GET", "/metrics", "404", "not_found"),
+];
+
+/// Routes that never touch the database: no `service_unavailable`.
+const WITHOUT_DATABASE: &[&str] = &[
+    "/health",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/.well-known/jwks.json",
+];
+
+/// A path of [`ROUTES`] as a URL path: `{id}` becomes a UUID nobody has.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "00000000-0000-4000-8000-000000000000")
+}
+
+/// The path of every resource `auth_api::scope` registers, read from its source.
+fn resource_paths() -> BTreeSet<String> {
+    const SCOPE: &str = include_str!("../../crates/api/src/lib.rs");
+    SCOPE
+        .split("web::resource(\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+/// What the server serves, as (method, path): the methods of each resource, from the
+/// `Allow` header of its 405 answer to a method no route uses.
+async fn served_routes(app: &TestApp) -> BTreeSet<(String, String)> {
+    let paths = resource_paths();
+    assert!(paths.len() >= 20, "resources found in lib.rs: {paths:?}");
+    let mut served = BTreeSet::new();
+    for path in paths {
+        let response = app
+            .client
+            .request(Method::PUT, app.url(&concrete(&path)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "PUT {path} (no route uses PUT)");
+        let allow = response
+            .headers()
+            .get("allow")
+            .unwrap_or_else(|| panic!("405 on {path} has Allow"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        for method in allow.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+            served.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    served
+}
 
 async fn metrics_text(app: &TestApp) -> String {
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
@@ -204,12 +320,15 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
         "OpenAPI 3.1: {}",
         doc["openapi"]
     );
+    let statuses_of: BTreeMap<&str, &[&str]> = CODES.iter().copied().collect();
 
     let mut documented = BTreeSet::new();
-    let mut codes = BTreeSet::new();
+    // (method, path, status, code) for every code named by an error response.
+    let mut answers = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            documented.insert((method.to_uppercase(), path.clone()));
+            let method = method.to_uppercase();
+            documented.insert((method.clone(), path.clone()));
             let responses = operation["responses"].as_object().unwrap();
             assert!(
                 responses.keys().any(|s| s.starts_with('2')),
@@ -223,7 +342,16 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
                         !listed.is_empty(),
                         "{method} {path} {status} names its code: {description:?}"
                     );
-                    codes.extend(listed);
+                    for code in listed {
+                        let statuses = statuses_of.get(code.as_str()).unwrap_or_else(|| {
+                            panic!("{method} {path} {status}: `{code}` is not an error code")
+                        });
+                        assert!(
+                            statuses.contains(&status.as_str()),
+                            "{method} {path}: `{code}` never comes with {status}"
+                        );
+                        answers.insert((method.clone(), path.clone(), status.clone(), code));
+                    }
                     assert_eq!(
                         response["content"]["application/json"]["schema"]["$ref"],
                         "#/components/schemas/ErrorBody",
@@ -233,50 +361,121 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
             }
         }
     }
-    let served: BTreeSet<(String, String)> = ROUTES
+    let listed: BTreeSet<(String, String)> = ROUTES
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
-    assert_eq!(documented, served, "documented routes = served routes");
-    for code in [
-        "malformed_body",
-        "validation_failed",
-        "payload_too_large",
-        "not_authenticated",
-        "invalid_token",
-        "invalid_credentials",
-        "email_taken",
-        "username_taken",
-        "service_unavailable",
-        "internal_error",
-    ] {
-        assert!(codes.contains(code), "{code} is documented: {codes:?}");
+    assert_same_routes("documented", &documented, &listed);
+    assert_same_routes("served", &served_routes(&app).await, &listed);
+
+    // The general rules: what follows from a route's shape.
+    let has = |method: &str, path: &str, status: &str, code: &str| {
+        answers.contains(&(method.into(), path.into(), status.into(), code.into()))
+    };
+    for (method, path) in ROUTES {
+        let operation = &doc["paths"][path][method.to_lowercase()];
+        let protected = operation.get("security").is_some();
+        let with_body = operation.get("requestBody").is_some();
+        let administration = operation["tags"]
+            .as_array()
+            .is_some_and(|tags| tags.contains(&json!("administration")));
+        let codes_of = |wanted: &str| -> BTreeSet<String> {
+            answers
+                .iter()
+                .filter(|(m, p, _, _)| m == method && p == path)
+                .filter(|(_, _, _, code)| code == wanted)
+                .map(|(_, _, status, _)| status.clone())
+                .collect()
+        };
+        assert_eq!(
+            protected,
+            has(method, path, "401", "not_authenticated")
+                && has(method, path, "401", "invalid_token"),
+            "{method} {path}: 401 `not_authenticated` | `invalid_token` exactly when protected"
+        );
+        assert!(
+            protected || codes_of("not_authenticated").is_empty(),
+            "{method} {path}"
+        );
+        for code in ["malformed_body", "payload_too_large"] {
+            assert_eq!(
+                with_body,
+                !codes_of(code).is_empty(),
+                "{method} {path}: `{code}` exactly when there is a request body"
+            );
+        }
+        if with_body {
+            assert!(
+                has(method, path, "422", "validation_failed"),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(
+            administration,
+            has(method, path, "403", "forbidden"),
+            "{method} {path}: 403 `forbidden` exactly on the administration routes"
+        );
+        let uses_database = !WITHOUT_DATABASE.contains(path);
+        assert_eq!(
+            uses_database,
+            has(method, path, "503", "service_unavailable"),
+            "{method} {path}: 503 `service_unavailable` exactly when the database is used"
+        );
+        if uses_database {
+            assert!(
+                has(method, path, "500", "internal_error"),
+                "{method} {path}"
+            );
+        }
     }
+    for (method, path, status, code) in REQUIRED_ANSWERS {
+        assert!(
+            has(method, path, status, code),
+            "{method} {path} documents {status} `{code}`"
+        );
+    }
+    for (code, _) in CODES {
+        if *code != "method_not_allowed" {
+            assert!(
+                answers.iter().any(|(_, _, _, c)| c == code),
+                "`{code}` is documented on a route"
+            );
+        }
+    }
+    let code_description = doc["components"]["schemas"]["ErrorBody"]["properties"]["code"]
+        ["description"]
+        .as_str()
+        .unwrap();
+    for (code, _) in CODES {
+        assert!(
+            codes_in(code_description).contains(&(*code).to_owned()),
+            "ErrorBody.code lists `{code}`"
+        );
+    }
+    let retry_after = &doc["paths"]["/login"]["post"]["responses"]["429"]["headers"]["Retry-After"];
+    assert_eq!(retry_after["schema"]["type"], "integer", "{retry_after}");
 
     // Every documented route is served at its method, and other methods get 405.
     for (method, path) in ROUTES {
+        let url = app.url(&concrete(path));
         let response = app
             .client
-            .request(
-                Method::from_bytes(method.as_bytes()).unwrap(),
-                app.url(path),
-            )
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), &url)
             .send()
             .await
             .unwrap();
         assert_ne!(response.status(), 404, "{method} {path} is served");
-        let other = if *method == "GET" {
-            Method::PUT
-        } else {
-            Method::GET
-        };
+        let other = ["GET", "POST", "DELETE", "PATCH", "PUT"]
+            .into_iter()
+            .find(|other| !ROUTES.contains(&(*other, *path)))
+            .unwrap();
         let response = app
             .client
-            .request(other, app.url(path))
+            .request(Method::from_bytes(other.as_bytes()).unwrap(), &url)
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 405, "{path}");
+        assert_eq!(response.status(), 405, "{other} {path}");
     }
 
     // The schemas the bodies name exist, and the user shape has every field of the contract.
@@ -288,6 +487,19 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
         "RefreshBody",
         "TokenPairOut",
         "ErrorBody",
+        "ProfileChangeBody",
+        "ChangePasswordBody",
+        "PrivilegeChangeBody",
+        "SessionList",
+        "SessionOut",
+        "UserPage",
+        "AuditPage",
+        "AuditEventOut",
+        "TokenBody",
+        "ResetRequestBody",
+        "ResetConfirmBody",
+        "JwkSet",
+        "Jwk",
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }
@@ -297,17 +509,77 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
         .json::<Value>()
         .await
         .unwrap();
-    let user_fields: BTreeSet<&String> = user.as_object().unwrap().keys().collect();
-    let schema_fields: BTreeSet<&String> = schemas["UserOut"]["properties"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .collect();
-    assert_eq!(user_fields, schema_fields);
+    assert_fields(&user, &schemas["UserOut"], "UserOut");
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+}
+
+fn assert_same_routes(
+    what: &str,
+    routes: &BTreeSet<(String, String)>,
+    listed: &BTreeSet<(String, String)>,
+) {
+    let missing: Vec<_> = listed.difference(routes).collect();
+    let unlisted: Vec<_> = routes.difference(listed).collect();
+    assert!(
+        missing.is_empty() && unlisted.is_empty(),
+        "{what} routes = ROUTES; in ROUTES only: {missing:?}; {what} only: {unlisted:?}"
+    );
+}
+
+/// The keys of a real answer are exactly the properties of its documented schema.
+fn assert_fields(body: &Value, schema: &Value, name: &str) {
+    let body_fields: BTreeSet<&String> = body
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: {body}"))
+        .keys()
+        .collect();
+    let schema_fields: BTreeSet<&String> =
+        schema["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(body_fields, schema_fields, "{name}");
+}
+
+/// The listings' schemas match what the server really answers.
+async fn openapi_schemas_match_the_answers(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let doc = openapi_document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    create_root(&app).await;
+    let root = login(&app, ROOT_EMAIL, ROOT_PASSWORD).await;
+    let user_id = register(&app, "jane@example.com").await;
+
+    let sessions = json_of(get(&app, "/sessions", &root.access).await, 200).await;
+    assert_fields(&sessions, &schemas["SessionList"], "SessionList");
+    assert_fields(&sessions["items"][0], &schemas["SessionOut"], "SessionOut");
+
+    let users = json_of(get(&app, "/users?limit=1", &root.access).await, 200).await;
+    assert_fields(&users, &schemas["UserPage"], "UserPage");
+    assert_fields(&users["items"][0], &schemas["UserOut"], "UserOut");
+
+    let audit = json_of(
+        get(&app, &format!("/users/{user_id}/audit"), &root.access).await,
+        200,
+    )
+    .await;
+    assert_fields(&audit, &schemas["AuditPage"], "AuditPage");
+    assert_fields(
+        &audit["items"][0],
+        &schemas["AuditEventOut"],
+        "AuditEventOut",
+    );
+
+    let jwks = json_of(
+        app.client
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_fields(&jwks, &schemas["JwkSet"], "JwkSet");
 }
 
 async fn openapi_follows_configured_token_names(db: Db) {
@@ -349,6 +621,12 @@ async fn docs_page_is_self_contained_html_listing_every_route(db: Db) {
             "{method} {path} on the page"
         );
     }
+    for (code, _) in CODES {
+        assert!(
+            html.contains(&format!("<code>{code}</code>")),
+            "`{code}` on the page"
+        );
+    }
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
 }
 
@@ -356,6 +634,7 @@ crate::on_both_databases!(
     metrics_count_requests_logins_reuse_and_pool,
     request_ids_are_echoed_when_sane_and_generated_otherwise,
     openapi_lists_every_route_response_and_error_code,
+    openapi_schemas_match_the_answers,
     openapi_follows_configured_token_names,
     docs_page_is_self_contained_html_listing_every_route,
 );

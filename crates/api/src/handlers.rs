@@ -57,7 +57,7 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
         (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
         (status = 409, description = "`email_taken` | `username_taken`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`, with `errors` naming every invalid field", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, with an errors list naming every invalid field", body = ErrorBody),
         (status = 500, description = "`internal_error`", body = ErrorBody),
         (status = 503, description = "`service_unavailable`: the database cannot be reached", body = ErrorBody),
     )
@@ -92,7 +92,9 @@ pub async fn register(
         (status = 400, description = "`malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_credentials` (with `WWW-Authenticate: Bearer`)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the email is missing or malformed, or the password is missing", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many failed logins for this account or from this address; `Retry-After` says when to try again", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
         (status = 500, description = "`internal_error`", body = ErrorBody),
         (status = 503, description = "`service_unavailable`", body = ErrorBody),
     )

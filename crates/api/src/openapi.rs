@@ -13,9 +13,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::dto::lifecycle::{AuditEventOut, ChangePasswordBody, SessionOut};
 use crate::dto::{LoginBody, RegisterBody, UserOut};
 use crate::error::{ApiError, FieldError};
-use crate::{handlers, observability, ApiSettings, AuthApi};
+use crate::recovery::{ResetConfirmBody, ResetRequestBody, TokenBody};
+use crate::well_known::{JwkSchema, JwkSetSchema};
+use crate::{handlers, observability, recovery, well_known, ApiSettings, AuthApi};
 
 /// The document of every route in [`crate::scope`].
 #[derive(OpenApi)]
@@ -23,7 +26,9 @@ use crate::{handlers, observability, ApiSettings, AuthApi};
     info(
         title = "auth-server",
         description = "User authentication over HTTP: registration, login with JWT access tokens, \
-rotating refresh tokens with reuse detection, logout that revokes, bcrypt.\n\n\
+rotating refresh tokens with reuse detection, logout that revokes, bcrypt; the account \
+lifecycle (profile, password, sessions, administration with an audit trail), email \
+verification and password reset by mail, and the token-verifying public keys as a JWK Set.\n\n\
 Every error is JSON `{\"detail\", \"code\"[, \"errors\"]}`; `code` is stable. Every route also \
 answers 404 `not_found` for an unknown path and 405 `method_not_allowed` (with `Allow`) for a \
 wrong method."
@@ -34,7 +39,22 @@ wrong method."
         handlers::refresh,
         handlers::home,
         handlers::me,
+        handlers::lifecycle::update_me,
+        handlers::lifecycle::change_password,
         handlers::logout,
+        handlers::lifecycle::list_sessions,
+        handlers::lifecycle::end_session,
+        handlers::lifecycle::logout_all,
+        handlers::lifecycle::list_users,
+        handlers::lifecycle::get_user,
+        handlers::lifecycle::update_user,
+        handlers::lifecycle::delete_user,
+        handlers::lifecycle::user_audit,
+        recovery::request_email_verification,
+        recovery::verify_email,
+        recovery::request_password_reset,
+        recovery::confirm_password_reset,
+        well_known::jwks,
         handlers::health,
         handlers::ready,
         observability::metrics,
@@ -50,12 +70,29 @@ wrong method."
         ErrorBody,
         FieldError,
         MessageOut,
-        StatusOut
+        StatusOut,
+        ProfileChangeBody,
+        ChangePasswordBody,
+        PrivilegeChangeBody,
+        SessionOut,
+        SessionList,
+        AuditEventOut,
+        UserPage,
+        AuditPage,
+        TokenBody,
+        ResetRequestBody,
+        ResetConfirmBody,
+        JwkSetSchema,
+        JwkSchema
     )),
     modifiers(&BearerScheme),
     tags(
-        (name = "accounts", description = "Registration and the caller's account"),
+        (name = "accounts", description = "Registration and the caller's account: profile and password"),
         (name = "tokens", description = "Login, refresh-token rotation, logout"),
+        (name = "sessions", description = "The caller's sessions: list, end one, end all"),
+        (name = "administration", description = "Administrators only (`role` `admin` or `is_superuser`): users and their audit trail"),
+        (name = "recovery", description = "Email verification and password reset, by mailed single-use links"),
+        (name = "keys", description = "The public keys that verify auth-server's tokens"),
         (name = "operations", description = "Probes, metrics and this documentation"),
     )
 )]
@@ -97,7 +134,7 @@ pub struct ErrorBody {
     pub detail: String,
     /// Stable snake_case code: `malformed_body`, `validation_failed`, `payload_too_large`,
     /// `not_found`, `method_not_allowed`, `not_authenticated`, `invalid_token`,
-    /// `invalid_credentials`, `email_taken`, `username_taken`, `forbidden`,
+    /// `invalid_credentials`, `email_taken`, `username_taken`, `forbidden`, `last_admin`,
     /// `too_many_attempts`, `service_unavailable`, `internal_error`.
     pub code: String,
     /// Present on `validation_failed` only: every invalid field.
@@ -128,6 +165,66 @@ fn bearer_schema() -> impl Into<RefOr<Schema>> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(["Bearer"]))
+}
+
+/// `PATCH /users/me`: a partial update. An absent field is unchanged; `null` or a blank
+/// string clears it; a string is checked as at `/create`. Other keys (`email`, `role`,
+/// `password`…) are ignored.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileChangeBody {
+    /// Unique, compared case-insensitively.
+    #[schema(max_length = 150)]
+    pub username: Option<String>,
+    #[schema(max_length = 150)]
+    pub first_name: Option<String>,
+    #[schema(max_length = 150)]
+    pub last_name: Option<String>,
+    /// `YYYY-MM-DD`, not in the future.
+    #[schema(format = Date)]
+    pub date_of_birth: Option<String>,
+}
+
+/// `PATCH /users/{id}`: a partial update of a user's privileges. An absent field is
+/// unchanged (`null` is not a value here); other keys (`email`, `is_superuser`, `password`…) are ignored.
+#[derive(Serialize, ToSchema)]
+pub struct PrivilegeChangeBody {
+    #[schema(schema_with = role_schema, required = false)]
+    pub role: String,
+    /// `false` ends every session of the user.
+    #[schema(required = false)]
+    pub is_active: bool,
+    #[schema(required = false)]
+    pub is_verified: bool,
+    #[schema(required = false)]
+    pub is_staff: bool,
+}
+
+/// `GET /sessions`: the caller's live sessions, the most recently used first.
+#[derive(Serialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionOut>,
+}
+
+/// `GET /users`: one page of users, in registration order (oldest first).
+#[derive(Serialize, ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserOut>,
+    /// How many users there are in all.
+    pub total: u64,
+    /// The page size applied: the `limit` asked for (default 20), capped at 100.
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// `GET /users/{id}/audit`: one page of a user's audit trail, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEventOut>,
+    /// How many events the trail has in all.
+    pub total: u64,
+    /// The page size applied: the `limit` asked for (default 20), capped at 100.
+    pub limit: u32,
+    pub offset: u32,
 }
 
 /// `{"message": …}`.
@@ -556,7 +653,19 @@ mod tests {
             "/refresh-access",
             "/",
             "/users/me",
+            "/users/me/password",
             "/logout",
+            "/sessions",
+            "/sessions/{id}",
+            "/logout-all",
+            "/users",
+            "/users/{id}",
+            "/users/{id}/audit",
+            "/verify-email/request",
+            "/verify-email",
+            "/password-reset/request",
+            "/password-reset/confirm",
+            "/.well-known/jwks.json",
             "/health",
             "/ready",
             "/metrics",
@@ -568,6 +677,15 @@ mod tests {
         assert_eq!(
             doc["paths"]["/"]["get"]["security"][0][SECURITY_SCHEME],
             json!([])
+        );
+        for (path, method) in [("/users/me", "patch"), ("/users/{id}", "delete")] {
+            assert!(doc["paths"][path][method]["security"].is_array(), "{path}");
+        }
+        assert!(doc["paths"]["/password-reset/confirm"]["post"]["security"].is_null());
+        assert!(
+            doc["paths"]["/login"]["post"]["responses"]["429"]["headers"]
+                .get("Retry-After")
+                .is_some()
         );
         assert!(doc.get("servers").is_none());
         Ok(())
@@ -606,6 +724,8 @@ mod tests {
             "<code class=\"path\">/refresh-access</code>",
             "id=\"schema-UserOut\"",
             "<code>email_taken</code>",
+            "<code>last_admin</code>",
+            "<code class=\"path\">/users/{id}/audit</code>",
             "Authorization: Bearer &lt;access token&gt;",
         ] {
             assert!(html.contains(needle), "{needle} missing");

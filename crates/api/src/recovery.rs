@@ -16,10 +16,13 @@ use auth_domain::recovery::{ResetPasswordError, VerifyEmailError};
 use auth_domain::{Email, Password, Principal};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::dto::UserOut;
 use crate::error::{ApiError, FieldError};
 use crate::extract::JsonBody;
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use crate::openapi::{ErrorBody, StatusOut};
 use crate::AuthApi;
 
 type Api = web::Data<AuthApi>;
@@ -91,24 +94,44 @@ fn plausible(token: &str) -> Result<&str, ApiError> {
 }
 
 /// `POST /verify-email`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenBody {
+    /// The token of the link mailed by `POST /verify-email/request`.
+    #[schema(value_type = String, required = true, min_length = 1)]
     token: Option<String>,
 }
 
 /// `POST /password-reset/request`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetRequestBody {
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     email: Option<String>,
 }
 
 /// `POST /password-reset/confirm`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetConfirmBody {
+    /// The token of the link mailed by `POST /password-reset/request`.
+    #[schema(value_type = String, required = true, min_length = 1)]
     token: Option<String>,
+    /// 8 characters to 72 bytes (UTF-8), under the same policy as at `/create`.
+    #[schema(value_type = String, required = true, min_length = 8, format = Password)]
     new_password: Option<String>,
 }
 
+/// Asks for an email-verification mail: a link goes to the caller's email, unless the
+/// account is verified already (the answer is the same).
+#[utoipa::path(
+    post, path = "/verify-email/request", tag = "recovery",
+    operation_id = "request_email_verification",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "`{\"status\": \"accepted\"}`: a mail is queued, unless the account is verified already", body = StatusOut),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn request_email_verification(
     api: Api,
     principal: web::ReqData<Principal>,
@@ -124,6 +147,19 @@ pub async fn request_email_verification(
     Ok(accepted())
 }
 
+/// Verifies the email with the token of the mailed link.
+#[utoipa::path(
+    post, path = "/verify-email", tag = "recovery", operation_id = "verify_email",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The user, now `is_verified`", body = UserOut),
+        (status = 400, description = "`malformed_body` | `invalid_token`: the token is unknown, expired, already used, superseded, or was sent to an email the account no longer has", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the token is missing, empty or not a string", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn verify_email(
     api: Api,
     JsonBody(body): JsonBody<TokenBody>,
@@ -140,6 +176,21 @@ pub async fn verify_email(
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
 }
 
+/// Asks for a password-reset mail. The answer is the same whether or not an account has
+/// the email.
+#[utoipa::path(
+    post, path = "/password-reset/request", tag = "recovery",
+    operation_id = "request_password_reset",
+    request_body = ResetRequestBody,
+    responses(
+        (status = 202, description = "`{\"status\": \"accepted\"}`, whether or not an account has the email", body = StatusOut),
+        (status = 400, description = "`malformed_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the email is missing or malformed", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn request_password_reset(
     api: Api,
     JsonBody(body): JsonBody<ResetRequestBody>,
@@ -156,6 +207,20 @@ pub async fn request_password_reset(
     Ok(accepted())
 }
 
+/// Sets a new password with the token of the mailed link; every session of the account ends.
+#[utoipa::path(
+    post, path = "/password-reset/confirm", tag = "recovery",
+    operation_id = "confirm_password_reset",
+    request_body = ResetConfirmBody,
+    responses(
+        (status = 204, description = "The password is changed and every session of the account has ended"),
+        (status = 400, description = "`malformed_body` | `invalid_token`: the token is unknown, expired, already used or superseded, the password changed since it was sent, or the account is inactive or gone", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the token or the new password is missing, or the new password is too short, too long or too weak", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn confirm_password_reset(
     api: Api,
     JsonBody(body): JsonBody<ResetConfirmBody>,

@@ -9,6 +9,7 @@ use auth_domain::audit::AuditEvent;
 use auth_domain::{PersonName, Role, User, Username, ValueError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::{parse_date, rfc3339, Fields, UserOut};
 use crate::error::{ApiError, FieldError};
@@ -49,9 +50,13 @@ pub fn profile_change(body: &Map<String, Value>) -> Result<ProfileChange, ApiErr
 }
 
 /// `POST /users/me/password`. The new password's policy is the use case's to apply.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordBody {
+    /// The caller's password now: a stolen access token alone cannot change it.
+    #[schema(value_type = String, required = true, format = Password, min_length = 1)]
     current_password: Option<String>,
+    /// 8 characters to 72 bytes (UTF-8), under the same policy as at `/create`.
+    #[schema(value_type = String, required = true, format = Password, min_length = 8)]
     new_password: Option<String>,
 }
 
@@ -147,14 +152,22 @@ pub fn page(query: &str) -> Result<Page, ApiError> {
 }
 
 /// One of the caller's sessions in `GET /sessions`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {
+    #[schema(format = "uuid")]
     pub id: String,
+    /// When it was opened (login, or a password change).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Login, or the last refresh.
+    #[schema(format = DateTime)]
     pub last_used_at: String,
+    /// When its refresh token stops working, refresh or not.
+    #[schema(format = DateTime)]
     pub expires_at: String,
+    /// The `User-Agent` it was opened with (at most 512 characters).
     pub user_agent: Option<String>,
+    /// The client's IP address it was opened from.
     pub address: Option<String>,
     /// Whether the access token of this request belongs to it.
     pub current: bool,
@@ -175,23 +188,35 @@ impl From<&LiveSession> for SessionOut {
     }
 }
 
-/// `{"items": [...]}`: the shape of `GET /sessions`.
+/// `{"items": [...]}`: the shape of `GET /sessions` (documented as
+/// [`crate::openapi::SessionList`]).
 #[derive(Debug, Serialize)]
 pub struct Items<T> {
     pub items: Vec<T>,
 }
 
 /// One line of `GET /users/{id}/audit`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventOut {
+    #[schema(format = "uuid")]
     pub id: String,
+    #[schema(format = DateTime)]
     pub at: String,
+    /// What happened, in snake_case: `user_registered`, `login_succeeded`, `login_failed`,
+    /// `logged_out`, `logged_out_everywhere`, `session_ended`, `profile_updated`,
+    /// `password_changed`, `password_change_failed`, `user_updated`, `user_deleted`…
     pub event: String,
+    /// Whose account it concerns, when known.
+    #[schema(format = "uuid")]
     pub user_id: Option<String>,
+    /// Who did it, when that is someone else (an administrator).
+    #[schema(format = "uuid")]
     pub actor_id: Option<String>,
+    #[schema(format = "uuid")]
     pub session_id: Option<String>,
     pub address: Option<String>,
     pub user_agent: Option<String>,
+    /// Plain details (changed fields and their values, a failure reason…); never a secret.
     pub detail: BTreeMap<String, String>,
 }
 
@@ -211,7 +236,8 @@ impl From<&AuditEvent> for AuditEventOut {
     }
 }
 
-/// `{"items": [...], "total": n, "limit": l, "offset": o}`: the shape of the paged listings.
+/// `{"items": [...], "total": n, "limit": l, "offset": o}`: the shape of the paged listings
+/// (documented as [`crate::openapi::UserPage`] and [`crate::openapi::AuditPage`]).
 #[derive(Debug, Serialize)]
 pub struct PageOut<T> {
     pub items: Vec<T>,

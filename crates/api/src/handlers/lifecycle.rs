@@ -13,6 +13,11 @@ use crate::dto::lifecycle::{
 use crate::dto::{token_body, UserOut};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use crate::openapi::{
+    AuditPage, ErrorBody, PrivilegeChangeBody, ProfileChangeBody, SessionList, TokenPairOut,
+    UserPage,
+};
 
 /// The `{id}` of the path as a UUID. A missing or malformed id names nothing: 404, like an
 /// unknown one.
@@ -23,7 +28,23 @@ fn path_id(req: &HttpRequest, what: &str) -> Result<Uuid, ApiError> {
         .ok_or_else(|| ApiError::no_such(what))
 }
 
-/// `PATCH /users/me`.
+/// Changes the caller's profile: `username`, `first_name`, `last_name`, `date_of_birth`; an
+/// absent field is unchanged, `null` or blank clears it, any other key is ignored.
+#[utoipa::path(
+    patch, path = "/users/me", tag = "accounts", operation_id = "update_me",
+    security(("bearer" = [])),
+    request_body = ProfileChangeBody,
+    responses(
+        (status = 200, description = "The caller, updated", body = UserOut),
+        (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`; also when the account was deleted meanwhile)", body = ErrorBody),
+        (status = 409, description = "`username_taken`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming every invalid field (also when the body is not a JSON object)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn update_me(
     api: Api,
     req: HttpRequest,
@@ -38,7 +59,23 @@ pub async fn update_me(
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
 }
 
-/// `POST /users/me/password`: a fresh token pair, every other session ended.
+/// Changes the caller's password, which needs the current one. Every session of the caller
+/// ends, this one included; the answer is the token pair of a new session.
+#[utoipa::path(
+    post, path = "/users/me/password", tag = "accounts", operation_id = "change_password",
+    security(("bearer" = [])),
+    request_body = ChangePasswordBody,
+    responses(
+        (status = 200, description = "The token pair of a new session (key names follow ACCESS_TOKEN_NAME / REFRESH_TOKEN_NAME); `Cache-Control: no-store`", body = TokenPairOut),
+        (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`; also when the account was deleted meanwhile)", body = ErrorBody),
+        (status = 403, description = "`invalid_credentials`: the current password is wrong (the access token stays valid)", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: a field is missing or empty, or the new password is too short, too long or too weak", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn change_password(
     api: Api,
     req: HttpRequest,
@@ -65,7 +102,17 @@ pub async fn change_password(
     )))
 }
 
-/// `GET /sessions`.
+/// The caller's live sessions, the most recently used first.
+#[utoipa::path(
+    get, path = "/sessions", tag = "sessions", operation_id = "list_sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{\"items\": [...]}`; `current` marks this request's session", body = SessionList),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list_sessions(
     api: Api,
     principal: web::ReqData<Principal>,
@@ -76,7 +123,19 @@ pub async fn list_sessions(
     }))
 }
 
-/// `DELETE /sessions/{id}`: only the caller's own; anything else is a 404.
+/// Ends one of the caller's own live sessions (possibly this one).
+#[utoipa::path(
+    delete, path = "/sessions/{id}", tag = "sessions", operation_id = "end_session",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The session's id, from `GET /sessions`")),
+    responses(
+        (status = 204, description = "The session has ended: its refresh token and access tokens are refused from now on"),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no live session of the caller has this id (another user's, ended, expired, or not a UUID)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn end_session(
     api: Api,
     req: HttpRequest,
@@ -90,7 +149,17 @@ pub async fn end_session(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /logout-all`.
+/// Logs out everywhere: ends every session of the caller, this one included.
+#[utoipa::path(
+    post, path = "/logout-all", tag = "sessions", operation_id = "logout_all",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the caller has ended"),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn logout_all(
     api: Api,
     req: HttpRequest,
@@ -107,7 +176,23 @@ pub async fn logout_all(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /users?limit=&offset=`.
+/// Administrators: every user, oldest first, a page at a time.
+#[utoipa::path(
+    get, path = "/users", tag = "administration", operation_id = "list_users",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 4_294_967_295_u64, description = "Page size, 1 or more (default 20); above 100 counts as 100"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_u64, description = "How many to skip (default 0)"),
+    ),
+    responses(
+        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\"}`", body = UserPage),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn list_users(
     api: Api,
     req: HttpRequest,
@@ -122,7 +207,20 @@ pub async fn list_users(
     Ok(HttpResponse::Ok().json(PageOut::users(&listing)))
 }
 
-/// `GET /users/{id}`.
+/// Administrators: one user.
+#[utoipa::path(
+    get, path = "/users/{id}", tag = "administration", operation_id = "get_user",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserOut),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
+        (status = 404, description = "`not_found`: no user has this id (or it is not a UUID)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn get_user(
     api: Api,
     req: HttpRequest,
@@ -136,7 +234,26 @@ pub async fn get_user(
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
 }
 
-/// `PATCH /users/{id}`.
+/// Administrators: changes a user's `role`, `is_active`, `is_verified` or `is_staff`; other
+/// keys are ignored. Deactivating a user ends all their sessions.
+#[utoipa::path(
+    patch, path = "/users/{id}", tag = "administration", operation_id = "update_user",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The user's id")),
+    request_body = PrivilegeChangeBody,
+    responses(
+        (status = 200, description = "The user, updated", body = UserOut),
+        (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
+        (status = 404, description = "`not_found`: no user has this id (or it is not a UUID)", body = ErrorBody),
+        (status = 409, description = "`last_admin`: the change would leave no active administrator", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, naming every invalid field (also when the body is not a JSON object)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn update_user(
     api: Api,
     req: HttpRequest,
@@ -160,7 +277,21 @@ pub async fn update_user(
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
 }
 
-/// `DELETE /users/{id}`.
+/// Administrators: deletes a user and their sessions; their audit trail stays.
+#[utoipa::path(
+    delete, path = "/users/{id}", tag = "administration", operation_id = "delete_user",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The user's id")),
+    responses(
+        (status = 204, description = "The user is deleted"),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
+        (status = 404, description = "`not_found`: no user has this id (or it is not a UUID)", body = ErrorBody),
+        (status = 409, description = "`last_admin`: the user is the last active administrator", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn delete_user(
     api: Api,
     req: HttpRequest,
@@ -177,7 +308,26 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /users/{id}/audit?limit=&offset=`.
+/// Administrators: the audit trail of a user, as subject or as actor, newest first. A
+/// deleted user's trail stays readable; an id nobody ever had has an empty one.
+#[utoipa::path(
+    get, path = "/users/{id}/audit", tag = "administration", operation_id = "user_audit",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = "uuid", description = "The user's id"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 4_294_967_295_u64, description = "Page size, 1 or more (default 20); above 100 counts as 100"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_u64, description = "How many to skip (default 0)"),
+    ),
+    responses(
+        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\"}`", body = AuditPage),
+        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
+        (status = 404, description = "`not_found`: the id is not a UUID", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
 pub async fn user_audit(
     api: Api,
     req: HttpRequest,
