@@ -118,18 +118,20 @@ fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
 /// `POST /create`. Privilege fields (`role`, `is_active`, …) are not read at all.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterBody {
-    /// A valid address of at most 254 characters; trimmed and lower-cased.
-    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
+    // No `maxLength` on the trimmed fields: surrounding whitespace does not count towards
+    // the limit, which JSON Schema cannot say.
+    /// A valid address of at most 254 characters once trimmed; trimmed and lower-cased.
+    #[schema(value_type = String, required = true, format = Email)]
     email: Option<String>,
     /// 8 characters to 72 bytes (UTF-8); longer passwords are refused, never truncated.
-    #[schema(value_type = String, required = true, min_length = 8, format = Password)]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 72, format = Password)]
     password: Option<String>,
-    /// Unique, compared case-insensitively; blank means none.
-    #[schema(max_length = 150)]
+    /// Unique, compared case-insensitively; no spaces; at most 150 characters once trimmed;
+    /// blank means none.
     username: Option<String>,
-    #[schema(max_length = 150)]
+    /// At most 150 characters once trimmed; blank means none.
     first_name: Option<String>,
-    #[schema(max_length = 150)]
+    /// At most 150 characters once trimmed; blank means none.
     last_name: Option<String>,
     /// `YYYY-MM-DD`, not in the future.
     #[schema(format = Date)]

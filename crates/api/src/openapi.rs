@@ -172,12 +172,12 @@ fn bearer_schema() -> impl Into<RefOr<Schema>> {
 /// `password`…) are ignored.
 #[derive(Serialize, ToSchema)]
 pub struct ProfileChangeBody {
-    /// Unique, compared case-insensitively.
-    #[schema(max_length = 150)]
+    // No `maxLength`: surrounding whitespace does not count towards the limits.
+    /// Unique, compared case-insensitively; no spaces; at most 150 characters once trimmed.
     pub username: Option<String>,
-    #[schema(max_length = 150)]
+    /// At most 150 characters once trimmed.
     pub first_name: Option<String>,
-    #[schema(max_length = 150)]
+    /// At most 150 characters once trimmed.
     pub last_name: Option<String>,
     /// `YYYY-MM-DD`, not in the future.
     #[schema(format = Date)]

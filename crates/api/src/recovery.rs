@@ -104,7 +104,9 @@ pub struct TokenBody {
 /// `POST /password-reset/request`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetRequestBody {
-    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
+    /// At most 254 characters once trimmed (no `maxLength`: surrounding whitespace does not
+    /// count).
+    #[schema(value_type = String, required = true, format = Email)]
     email: Option<String>,
 }
 
@@ -115,7 +117,7 @@ pub struct ResetConfirmBody {
     #[schema(value_type = String, required = true, min_length = 1)]
     token: Option<String>,
     /// 8 characters to 72 bytes (UTF-8), under the same policy as at `/create`.
-    #[schema(value_type = String, required = true, min_length = 8, format = Password)]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 72, format = Password)]
     new_password: Option<String>,
 }
 

@@ -56,7 +56,7 @@ pub struct ChangePasswordBody {
     #[schema(value_type = String, required = true, format = Password, min_length = 1)]
     current_password: Option<String>,
     /// 8 characters to 72 bytes (UTF-8), under the same policy as at `/create`.
-    #[schema(value_type = String, required = true, format = Password, min_length = 8)]
+    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 72)]
     new_password: Option<String>,
 }
 
