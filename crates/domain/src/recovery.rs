@@ -359,7 +359,8 @@ impl RecoveryService {
     }
 
     /// Marks the account verified and returns it. The token must be a live verification
-    /// token sent to the email the account still has.
+    /// token sent to the email the account still has, and the account must be active (a
+    /// deactivated account is left as the administrator left it).
     pub async fn verify_email(&self, secret: &str) -> Result<User, VerifyEmailError> {
         let digest = TokenDigest::of(secret);
         let now = self.clock.now();
@@ -373,7 +374,7 @@ impl RecoveryService {
             .users
             .find_by_id(token.user_id)
             .await?
-            .filter(|user| user.email == token.email)
+            .filter(|user| user.is_active && user.email == token.email)
             .ok_or(VerifyEmailError::InvalidToken)?;
         let redeemed = self
             .tokens

@@ -592,6 +592,23 @@ async fn verification_is_bound_to_the_email_it_was_sent_to() {
 }
 
 #[tokio::test]
+async fn verification_of_an_inactive_account_is_refused() {
+    let user = user();
+    let token = token_for(&user, OneTimeTokenKind::VerifyEmail);
+    let mut mocks = Mocks::new();
+    mocks.token_found(Some(token));
+    mocks.user_by_id(Some(User {
+        is_active: false,
+        ..user
+    }));
+    mocks.nothing_redeemed();
+    let svc = mocks.service();
+
+    let result = svc.verify_email(SECRET).await;
+    assert!(matches!(result, Err(VerifyEmailError::InvalidToken)));
+}
+
+#[tokio::test]
 async fn used_expired_unknown_and_wrong_kind_verification_tokens_are_refused() {
     let user = user();
     let live = token_for(&user, OneTimeTokenKind::VerifyEmail);
