@@ -179,8 +179,8 @@ pub struct ProfileChangeBody {
     pub first_name: Option<String>,
     /// At most 150 characters once trimmed.
     pub last_name: Option<String>,
-    /// `YYYY-MM-DD`, not in the future.
-    #[schema(format = Date)]
+    /// `YYYY-MM-DD`, not in the future; a blank string clears it like `null` (so no `format`
+    /// here: `""` is accepted).
     pub date_of_birth: Option<String>,
 }
 
