@@ -44,6 +44,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("MAX_BODY_BYTES", "65536", "largest request body accepted"),
     ("DATABASE_POOL_SIZE", "10", "connections in the pool"),
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
+    ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (PostgreSQL only, invalidated by LISTEN/NOTIFY); 0 turns it off"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
     ("PRUNE_INTERVAL", "1h", "how often serve deletes ended sessions; 0 turns it off"),
@@ -386,6 +387,10 @@ impl Config {
         if !(1..=1_000).contains(&pool_size) {
             return Err(invalid("DATABASE_POOL_SIZE", "must be between 1 and 1000"));
         }
+        let session_cache_size = number("SESSION_CACHE_SIZE", 10_000)?;
+        if session_cache_size > 10_000_000 {
+            return Err(invalid("SESSION_CACHE_SIZE", "must be at most 10000000"));
+        }
         let workers = match get("WORKERS") {
             None => None,
             Some(_) => Some(number("WORKERS", 0)?)
@@ -481,6 +486,7 @@ impl Config {
             database: DatabaseOptions {
                 max_connections: pool_size as u32,
                 checkout_timeout: duration("DATABASE_TIMEOUT", "5s", false)?,
+                session_cache_size: session_cache_size as usize,
                 ..DatabaseOptions::default()
             },
             host: text("HOST", "127.0.0.1").trim().to_owned(),

@@ -193,3 +193,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn session_cache_size_defaults_to_10000_and_0_turns_it_off() {
+    assert_eq!(
+        config(&[SQLITE]).unwrap().database.session_cache_size,
+        10_000
+    );
+    let off = config(&[SQLITE, ("SESSION_CACHE_SIZE", "0")]).unwrap();
+    assert_eq!(off.database.session_cache_size, 0);
+    assert_eq!(
+        refused(&[SQLITE, ("SESSION_CACHE_SIZE", "many")]).variable,
+        "SESSION_CACHE_SIZE"
+    );
+}

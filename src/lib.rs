@@ -11,7 +11,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
-use auth_api::observability::{self, Metrics, PoolState};
+use auth_api::observability::{self, Metrics, PoolState, SessionCacheState};
 use auth_api::AuthApi;
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
@@ -235,6 +235,7 @@ impl Application {
         let (account, admin) = (components.account.clone(), components.admin.clone());
         let recovery = components.recovery.clone();
         let pool = components.database.clone();
+        let cache = components.database.clone();
         let metrics = web::Data::new(
             Metrics::new()
                 .map_err(|e| StartError::Metrics(e.to_string()))?
@@ -245,6 +246,17 @@ impl Application {
                         idle_connections: state.idle_connections,
                         max_connections: state.max_connections,
                     }
+                })
+                .with_session_cache_probe(move || {
+                    cache
+                        .session_cache_stats()
+                        .map(|stats| SessionCacheState {
+                            entries: stats.entries as u64,
+                            hits: stats.hits,
+                            misses: stats.misses,
+                            listening: stats.listening,
+                        })
+                        .unwrap_or_default()
                 }),
         );
         let mut server = HttpServer::new(move || {
@@ -324,6 +336,14 @@ pub enum CreateSuperuserError {
     Fault(auth_domain::Fault),
 }
 
+/// The configuration of a one-shot command: it authenticates nobody, so it starts no
+/// session-cache listener (nothing may still be connecting when the process exits).
+fn one_shot(config: &Config) -> Config {
+    let mut config = config.clone();
+    config.database.session_cache_size = 0;
+    config
+}
+
 /// `auth-server create-superuser`: an active, verified admin with staff and superuser flags.
 pub async fn create_superuser(
     config: &Config,
@@ -347,7 +367,7 @@ pub async fn create_superuser(
         ..PolicyContext::default()
     };
     PasswordPolicy::check(&password, &context).map_err(|e| invalid("password", e))?;
-    let components = assemble(config).await?;
+    let components = assemble(&one_shot(config)).await?;
     let profile = NewUser {
         username,
         ..NewUser::default()
@@ -366,7 +386,7 @@ pub async fn create_superuser(
 /// `auth-server prune`: deletes expired sessions, and revoked ones older than
 /// `SESSION_RETENTION`; returns how many it deleted.
 pub async fn prune(config: &Config) -> Result<u64, PruneError> {
-    let components = assemble(config).await?;
+    let components = assemble(&one_shot(config)).await?;
     components.pruner.prune().await.map_err(PruneError::Fault)
 }
 

@@ -183,6 +183,37 @@ impl Drop for TestApp {
     }
 }
 
+/// Polls `GET {base}/` with `token` until it is refused (401), and returns how long that
+/// took. With PostgreSQL each instance may answer from its session cache until the change's
+/// notification reaches it (milliseconds; at most 1 s by contract): a revocation made behind
+/// the server's back is awaited this way, never assumed instant. Panics after `limit`.
+pub async fn refused_within(
+    client: &Client,
+    base: &str,
+    token: &str,
+    limit: std::time::Duration,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let status = client
+            .get(format!("{base}/"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+            .status();
+        if status == 401 {
+            return start.elapsed();
+        }
+        assert_eq!(status, 200, "GET / answers 200 until the token is refused");
+        assert!(
+            start.elapsed() < limit,
+            "the token is still accepted {limit:?} after its revocation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// Asserts the contract's error shape and returns the body.
 pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
     assert_eq!(

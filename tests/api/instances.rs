@@ -1,11 +1,21 @@
 //! Two server instances on one PostgreSQL database behave as one service: whatever one
-//! instance issues, rotates or revokes, the other honours at once. (SQLite is
-//! single-instance: these tests run on PostgreSQL only.)
+//! instance issues, rotates or revokes, the other honours — within 1 s when the other answers
+//! from its session cache (`SESSION_CACHE_SIZE`, on by default), which PostgreSQL
+//! `LISTEN`/`NOTIFY` invalidates. (SQLite is single-instance: these tests run on PostgreSQL
+//! only.)
+
+use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, Db, TestApp, ISSUER, SECRET};
+use crate::helpers::{assert_error, refused_within, Db, TestApp, ISSUER, SECRET};
+use crate::lifecycle_support::{
+    create_root, login, patch, post, register, PASSWORD, ROOT_EMAIL, ROOT_PASSWORD,
+};
+
+/// What the issue allows: a revocation is honoured by every instance within this.
+const WITHIN: Duration = Duration::from_secs(1);
 
 /// A second server on the database of a [`TestApp`]; stopped when dropped.
 struct Instance {
@@ -34,6 +44,57 @@ impl Instance {
             .send()
             .await
             .unwrap()
+    }
+
+    /// A sample of B's `/metrics`.
+    async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in /metrics"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Makes `GET /` with `access` an answer from this instance's session cache: asks until
+    /// the cache listens and has the session, then checks that further requests are hits.
+    async fn warm(&self, access: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.metric("session_cache_listening").await != 1.0 {
+            assert!(Instant::now() < deadline, "the session cache listens");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // (An invalidation arriving meanwhile — say, of the login's `last_login` — may keep
+        // the first answer out of the cache: ask again.)
+        loop {
+            let hits = self.metric("session_cache_hits_total").await;
+            for _ in 0..5 {
+                assert_eq!(self.home(access).await.status(), 200);
+            }
+            if self.metric("session_cache_hits_total").await >= hits + 5.0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "GET / is answered from the session cache"
+            );
+        }
+    }
+
+    /// Asserts that `access` stops working on this instance within [`WITHIN`] of now.
+    async fn refuses_within_a_second(&self, access: &str, what: &str) {
+        let took = refused_within(&self.client, &self.address, access, WITHIN).await;
+        assert!(took < WITHIN, "{what}: refused after {took:?}");
+        assert_error(self.home(access).await, 401, "invalid_token").await;
     }
 
     async fn refresh(&self, refresh: &str) -> reqwest::Response {
@@ -129,6 +190,81 @@ async fn a_logout_on_one_instance_is_honoured_by_the_other() {
         .unwrap();
     assert_eq!(logout.status(), 204);
 
+    refused_within(&b.client, &b.address, &access, WITHIN).await;
     assert_error(b.home(&access).await, 401, "invalid_token").await;
     assert_error(b.refresh(&refresh).await, 401, "invalid_token").await;
+}
+
+// ---- The session cache: revocations made on A (or behind both) reach B's cache -------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_on_b_a_logout_on_a_is_refused_by_b_within_a_second() {
+    let a = TestApp::spawn(Db::Postgres).await;
+    let b = Instance::beside(&a).await;
+    let (access, _) = a.seed_tokens().await;
+    b.warm(&access).await;
+
+    assert_eq!(a.logout(&access).await.status(), 204);
+
+    b.refuses_within_a_second(&access, "logout").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_on_b_a_password_change_on_a_is_refused_by_b_within_a_second() {
+    let a = TestApp::spawn(Db::Postgres).await;
+    let b = Instance::beside(&a).await;
+    let (access, _) = a.seed_tokens().await;
+    b.warm(&access).await;
+
+    let changed = post(
+        &a,
+        "/users/me/password",
+        &access,
+        &json!({
+            "current_password": "johnspassword1234@!",
+            "new_password": "a whole new passphrase",
+        }),
+    )
+    .await;
+    assert_eq!(changed.status(), 200);
+
+    b.refuses_within_a_second(&access, "password change").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_on_b_a_deactivation_by_an_admin_on_a_is_refused_by_b_within_a_second() {
+    let a = TestApp::spawn(Db::Postgres).await;
+    let b = Instance::beside(&a).await;
+    create_root(&a).await;
+    let root = login(&a, ROOT_EMAIL, ROOT_PASSWORD).await;
+    let bob_id = register(&a, "bob@example.com").await;
+    let bob = login(&a, "bob@example.com", PASSWORD).await;
+    b.warm(&bob.access).await;
+
+    let response = patch(
+        &a,
+        &format!("/users/{bob_id}"),
+        &root.access,
+        &json!({ "is_active": false }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+
+    b.refuses_within_a_second(&bob.access, "deactivation").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_on_both_a_deactivation_in_raw_sql_is_refused_within_a_second() {
+    let a = TestApp::spawn(Db::Postgres).await;
+    let b = Instance::beside(&a).await;
+    let (access, _) = a.seed_tokens().await;
+    b.warm(&access).await;
+    assert_eq!(a.get_with_token("/", &access).await.status(), 200);
+
+    // No server is involved: only the trigger's notification can tell them.
+    assert_eq!(a.execute_sql("UPDATE users SET is_active = false"), 1);
+
+    b.refuses_within_a_second(&access, "SQL deactivation").await;
+    let took = refused_within(&a.client, &a.address, &access, WITHIN).await;
+    assert!(took < WITHIN, "A: refused after {took:?}");
 }

@@ -1,12 +1,15 @@
 //! Every 401 of `GET /` in the contract, and the one forged token that must pass.
 
+use std::time::Duration;
+
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::forge::{self, Claims};
 use crate::helpers::{
-    assert_bearer_challenge, assert_error, assert_token_refused, Db, TestApp, SECRET,
+    assert_bearer_challenge, assert_error, assert_token_refused, refused_within, Db, TestApp,
+    SECRET,
 };
 
 /// A server with the seed user logged in: (app, access, refresh).
@@ -177,6 +180,8 @@ async fn token_of_a_deleted_user_is_invalid_token(db: Db) {
     assert_eq!(app.get_with_token("/", &access).await.status(), 200);
     app.execute_sql("DELETE FROM sessions");
     assert_eq!(app.execute_sql("DELETE FROM users"), 1);
+    // Behind the server's back: PostgreSQL's session cache hears of it within milliseconds.
+    refused_within(&app.client, &app.address, &access, Duration::from_secs(1)).await;
     assert_refused_on_home(&app, &access).await;
 }
 
@@ -184,6 +189,7 @@ async fn token_of_a_deactivated_user_is_invalid_token(db: Db) {
     let (app, access, refresh) = logged_in(db).await;
     assert_eq!(app.get_with_token("/", &access).await.status(), 200);
     assert_eq!(app.execute_sql("UPDATE users SET is_active = false"), 1);
+    refused_within(&app.client, &app.address, &access, Duration::from_secs(1)).await;
     assert_refused_on_home(&app, &access).await;
     let response = app.refresh(&refresh).await;
     assert_bearer_challenge(&response, false);

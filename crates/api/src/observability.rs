@@ -61,6 +61,18 @@ pub struct PoolState {
 
 type PoolProbe = Box<dyn Fn() -> PoolState + Send + Sync>;
 
+/// What the session cache reports (PostgreSQL with `SESSION_CACHE_SIZE` > 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionCacheState {
+    pub entries: u64,
+    pub hits: u64,
+    pub misses: u64,
+    /// Whether its invalidation listener is listening (otherwise the cache is bypassed).
+    pub listening: bool,
+}
+
+type SessionCacheProbe = Box<dyn Fn() -> SessionCacheState + Send + Sync>;
+
 /// The server's Prometheus metrics.
 pub struct Metrics {
     registry: Registry,
@@ -75,6 +87,11 @@ pub struct Metrics {
     pool_in_use: IntGauge,
     pool_max: IntGauge,
     pool_probe: Option<PoolProbe>,
+    cache_entries: IntGauge,
+    cache_hits: IntCounter,
+    cache_misses: IntCounter,
+    cache_listening: IntGauge,
+    cache_probe: Option<SessionCacheProbe>,
 }
 
 /// Latency buckets (seconds): from half a millisecond (a cached check) to ten seconds (a
@@ -134,10 +151,27 @@ impl Metrics {
                 "db_pool_max_connections",
                 "Largest number of connections the pool opens",
             )?,
+            cache_entries: gauge(
+                "session_cache_entries",
+                "Sessions held by the session cache",
+            )?,
+            cache_hits: counter(
+                "session_cache_hits_total",
+                "Authentications answered by the session cache, without a query",
+            )?,
+            cache_misses: counter(
+                "session_cache_misses_total",
+                "Authentications the session cache could not answer (read from the database)",
+            )?,
+            cache_listening: gauge(
+                "session_cache_listening",
+                "1 while the session cache's invalidation listener listens (else it is bypassed)",
+            )?,
             registry,
             requests,
             latency,
             pool_probe: None,
+            cache_probe: None,
         };
         metrics
             .registry
@@ -150,6 +184,8 @@ impl Metrics {
             &metrics.login_failures,
             &metrics.login_lockouts,
             &metrics.refresh_reuse,
+            &metrics.cache_hits,
+            &metrics.cache_misses,
         ] {
             metrics.registry.register(Box::new(counter.clone()))?;
         }
@@ -158,6 +194,8 @@ impl Metrics {
             &metrics.pool_idle,
             &metrics.pool_in_use,
             &metrics.pool_max,
+            &metrics.cache_entries,
+            &metrics.cache_listening,
         ] {
             metrics.registry.register(Box::new(gauge.clone()))?;
         }
@@ -170,6 +208,15 @@ impl Metrics {
         probe: impl Fn() -> PoolState + Send + Sync + 'static,
     ) -> Self {
         self.pool_probe = Some(Box::new(probe));
+        self
+    }
+
+    /// Reads the session cache's counters each time the metrics are rendered.
+    pub fn with_session_cache_probe(
+        mut self,
+        probe: impl Fn() -> SessionCacheState + Send + Sync + 'static,
+    ) -> Self {
+        self.cache_probe = Some(Box::new(probe));
         self
     }
 
@@ -209,6 +256,18 @@ impl Metrics {
                 state.connections.saturating_sub(state.idle_connections),
             ));
             self.pool_max.set(i64::from(state.max_connections));
+        }
+        if let Some(probe) = &self.cache_probe {
+            let state = probe();
+            self.cache_entries
+                .set(i64::try_from(state.entries).unwrap_or(i64::MAX));
+            self.cache_listening.set(i64::from(state.listening));
+            for (counter, now) in [
+                (&self.cache_hits, state.hits),
+                (&self.cache_misses, state.misses),
+            ] {
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
         }
         TextEncoder::new().encode_to_string(&self.registry.gather())
     }
@@ -344,7 +403,7 @@ impl actix_web::ResponseError for Tagged {
 #[utoipa::path(
     get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses(
-        (status = 200, description = "Prometheus text exposition (version 0.0.4): `http_requests_total`, `http_request_duration_seconds`, `login_successes_total`, `login_failures_total`, `login_lockouts_total`, `refresh_reuse_detected_total`, `db_pool_*`", content_type = "text/plain", body = String),
+        (status = 200, description = "Prometheus text exposition (version 0.0.4): `http_requests_total`, `http_request_duration_seconds`, `login_successes_total`, `login_failures_total`, `login_lockouts_total`, `refresh_reuse_detected_total`, `db_pool_*`, `session_cache_*`", content_type = "text/plain", body = String),
         (status = 404, description = "`not_found`: metrics are not enabled", body = crate::openapi::ErrorBody),
         (status = 500, description = "`internal_error`", body = crate::openapi::ErrorBody),
     )

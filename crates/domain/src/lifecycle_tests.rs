@@ -1084,6 +1084,11 @@ async fn refresh_token_reuse_is_recorded_with_the_client() {
             .times(1)
             .return_once(move |_| Ok(Some(found)));
     }
+    // The store holds another refresh token id: its compare-and-set refuses.
+    sessions
+        .expect_rotate_refresh()
+        .times(1)
+        .returning(|_, _, _, _| Ok(false));
     sessions.expect_revoke().times(1).returning(|_, _| Ok(()));
     let events = recorded();
     let svc = auth_service(

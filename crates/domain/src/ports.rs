@@ -123,6 +123,11 @@ pub trait SessionRepository: Send + Sync {
     /// The session and its user, read together in one round trip; `None` when the session
     /// (or its user) does not exist. Revoked and expired sessions are returned as they are:
     /// judging them is the caller's business.
+    ///
+    /// MAY be answered from a per-instance cache, provided that a change made through any
+    /// instance (or behind their backs) is seen within 1 s, and a change made through this
+    /// repository at once. Decisions that must not act on a stale copy use a conditional
+    /// write instead (`rotate_refresh`).
     async fn find_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, Fault>;
 
     /// Replaces the session's current refresh token id `presented` by `next` and sets

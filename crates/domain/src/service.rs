@@ -350,11 +350,13 @@ impl AuthService {
         let (session, _user) = self.live_session(&claims, now).await?;
 
         let next = Uuid::new_v4();
-        let rotated = claims.token_id == session.refresh_jti
-            && self
-                .sessions
-                .rotate_refresh(session.id, claims.token_id, next, now)
-                .await?;
+        // The compare-and-set decides, not `session.refresh_jti`: the session may come from a
+        // cache that has not yet heard of a rotation made a moment ago (see `find_with_user`),
+        // and a stale copy must not turn a legitimate refresh into a detected reuse.
+        let rotated = self
+            .sessions
+            .rotate_refresh(session.id, claims.token_id, next, now)
+            .await?;
         if !rotated {
             // Either an old token came back, or a concurrent refresh won the race with this
             // same token: both mean the token was presented twice.

@@ -484,7 +484,13 @@ async fn refresh_reuse_of_a_rotated_token_revokes_the_session() {
         ..claims_for(&session, TokenKind::Refresh)
     };
     let mut sessions = sessions_finding(session.id, Some((session.clone(), user)));
-    sessions.expect_rotate_refresh().never();
+    // The store's compare-and-set decides: it holds another id, so nothing is rotated.
+    let stale_id = stale.token_id;
+    sessions
+        .expect_rotate_refresh()
+        .withf(move |_, presented, _, _| *presented == stale_id)
+        .times(1)
+        .returning(|_, _, _, _| Ok(false));
     let sid = session.id;
     sessions
         .expect_revoke()
@@ -539,6 +545,41 @@ async fn refresh_losing_a_concurrent_rotation_revokes_the_session() {
         matches!(result, Err(RefreshError::ReuseDetected)),
         "{result:?}"
     );
+}
+
+/// `find_with_user` may answer from a cache that has not heard of the rotation that issued
+/// the presented token yet: the store's compare-and-set accepts it, so it is no reuse.
+#[tokio::test]
+async fn refresh_with_a_stale_copy_of_the_session_still_rotates() {
+    let user = user();
+    let session = session_of(&user);
+    let claims = Claims {
+        token_id: Uuid::new_v4(), // newer than the copy's `refresh_jti`
+        ..claims_for(&session, TokenKind::Refresh)
+    };
+    let presented = claims.token_id;
+    let mut sessions = sessions_finding(session.id, Some((session.clone(), user)));
+    sessions
+        .expect_rotate_refresh()
+        .withf(move |_, given, _, _| *given == presented)
+        .times(1)
+        .returning(|_, _, _, _| Ok(true));
+    sessions.expect_revoke().never();
+    let issued: Recorded<Claims> = recorded();
+    let mut tokens = tokens_issuing_pair(&issued);
+    tokens
+        .expect_verify()
+        .withf(|token, kind| token == TOKEN && *kind == TokenKind::Refresh)
+        .times(1)
+        .return_once(move |_, _| Ok(claims));
+    let svc = service(
+        MockUserRepository::new(),
+        sessions,
+        tokens,
+        MockPasswordHasher::new(),
+    );
+
+    assert!(svc.refresh(TOKEN).await.is_ok());
 }
 
 #[tokio::test]

@@ -955,6 +955,23 @@ macro_rules! contract_suite {
             )*
         }
 
+        /// The same contract with the session cache on: a change made through the store is
+        /// seen by its next read at once (the cache forgets it locally, before any notice).
+        mod postgres_cached {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let db = auth_infra::testing::TestDatabase::postgres();
+                    let options = auth_infra::DatabaseOptions {
+                        session_cache_size: 1_000,
+                        ..auth_infra::DatabaseOptions::default()
+                    };
+                    let store = auth_infra::Database::connect(&db.url, &options).expect("connect");
+                    super::$check(&store).await;
+                }
+            )*
+        }
+
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,6 +3,7 @@
 
 mod audit;
 mod lifecycle;
+mod principal_cache;
 mod rows;
 pub mod schema;
 mod sessions;
@@ -12,6 +13,7 @@ mod users;
 mod outbox;
 mod tokens;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -24,6 +26,9 @@ use diesel::result::{DatabaseErrorKind, Error as QueryError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use principal_cache::PrincipalCache;
+pub use principal_cache::{SessionCacheStats, LISTENER_APPLICATION_NAME};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -140,6 +145,10 @@ pub struct DatabaseOptions {
     /// command sets 0: a connection still being opened in the background when the process
     /// exits races libpq/OpenSSL's exit-time clean-up.
     pub min_idle: u32,
+    /// Sessions (with their users) kept in memory to authenticate requests without a query,
+    /// on PostgreSQL only, invalidated through `LISTEN`/`NOTIFY` (see `principal_cache`);
+    /// 0 turns the cache off. SQLite never caches.
+    pub session_cache_size: usize,
 }
 
 impl Default for DatabaseOptions {
@@ -148,6 +157,7 @@ impl Default for DatabaseOptions {
             max_connections: 10,
             checkout_timeout: Duration::from_secs(5),
             min_idle: 1,
+            session_cache_size: 0,
         }
     }
 }
@@ -220,6 +230,8 @@ impl r2d2::ManageConnection for Manager {
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// The session cache, when on (PostgreSQL only).
+    principals: Option<Arc<PrincipalCache>>,
 }
 
 /// How many connections the pool holds, and how many of them wait idle.
@@ -281,9 +293,10 @@ fn query_lost_connection(error: &QueryError) -> bool {
     }
 }
 
-impl From<StoreError> for Fault {
-    fn from(error: StoreError) -> Self {
-        let unavailable = match &error {
+impl StoreError {
+    /// Whether the store could not be reached (answered as 503).
+    fn unavailable(&self) -> bool {
+        match self {
             StoreError::Fault(_) => false,
             StoreError::Checkout(_) => true,
             StoreError::Query(QueryError::DatabaseError(kind, info)) => {
@@ -294,7 +307,13 @@ impl From<StoreError> for Fault {
             }
             StoreError::Query(error) if query_lost_connection(error) => true,
             _ => false,
-        };
+        }
+    }
+}
+
+impl From<StoreError> for Fault {
+    fn from(error: StoreError) -> Self {
+        let unavailable = error.unavailable();
         match error {
             StoreError::Fault(fault) => fault,
             other if unavailable => Fault::unavailable(other),
@@ -319,10 +338,44 @@ impl Database {
                 url: url.to_string(),
                 cause: one_line(e),
             })?;
+        let principals = match url.backend {
+            Backend::Postgres if options.session_cache_size > 0 => {
+                let cache = Arc::new(PrincipalCache::new(options.session_cache_size));
+                principal_cache::spawn_listener(&cache, &url.target).map_err(|e| {
+                    DatabaseSetupError::Connect {
+                        url: url.to_string(),
+                        cause: format!("cannot start the session cache listener: {e}"),
+                    }
+                })?;
+                Some(cache)
+            }
+            _ => None,
+        };
         Ok(Self {
             pool,
             backend: url.backend,
+            principals,
         })
+    }
+
+    /// The session cache's counters, when the cache is on.
+    pub fn session_cache_stats(&self) -> Option<SessionCacheStats> {
+        self.principals.as_ref().map(|cache| cache.stats())
+    }
+
+    /// Drops the cached answers about this session (after this instance changed it: its own
+    /// next request must not wait for the notification).
+    fn forget_session(&self, id: auth_domain::SessionId) {
+        if let Some(cache) = &self.principals {
+            cache.forget_session(id);
+        }
+    }
+
+    /// Drops the cached answers about this user's sessions (see [`Database::forget_session`]).
+    fn forget_user(&self, id: auth_domain::UserId) {
+        if let Some(cache) = &self.principals {
+            cache.forget_user(id);
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -346,7 +399,7 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let outcome = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
             let outcome = query(&mut conn.connection);
             match &outcome {
@@ -355,7 +408,14 @@ impl Database {
             }
             outcome
         })
-        .await?
+        .await?;
+        if let (Err(error), Some(cache)) = (&outcome, &self.principals) {
+            if error.unavailable() {
+                // The database is out of reach: so may be the listener, unnoticed as yet.
+                cache.suspend();
+            }
+        }
+        outcome
     }
 }
 

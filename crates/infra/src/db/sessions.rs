@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::principal_cache::Lookup;
 use super::rows::{naive, SessionRow, UserRow};
 use super::schema::{sessions, users};
 use super::{Database, StoreError};
@@ -13,23 +14,98 @@ use super::{Database, StoreError};
 impl SessionRepository for Database {
     async fn start(&self, session: &Session) -> Result<(), Fault> {
         let row = SessionRow::from(session);
-        self.run(move |conn| {
-            conn.transaction::<_, StoreError, _>(|conn| {
-                // The write that takes the lock comes first (SQLite: no read-then-write upgrade).
-                diesel::insert_into(sessions::table)
-                    .values(&row)
-                    .execute(conn)?;
-                diesel::update(users::table.find(&row.user_id))
-                    .set(users::last_login.eq(row.created_at))
-                    .execute(conn)?;
-                Ok(())
+        let user = session.user_id;
+        let outcome = self
+            .run(move |conn| {
+                conn.transaction::<_, StoreError, _>(|conn| {
+                    // The write that takes the lock comes first (SQLite: no read-then-write upgrade).
+                    diesel::insert_into(sessions::table)
+                        .values(&row)
+                        .execute(conn)?;
+                    diesel::update(users::table.find(&row.user_id))
+                        .set(users::last_login.eq(row.created_at))
+                        .execute(conn)?;
+                    Ok(())
+                })
             })
-        })
-        .await
-        .map_err(Fault::from)
+            .await;
+        // `last_login` is part of the user every cached session of theirs carries.
+        self.forget_user(user);
+        outcome.map_err(Fault::from)
     }
 
+    /// From the session cache when it is on and listening (no blocking-pool hop, no query);
+    /// otherwise one query, whose answer the cache keeps unless an invalidation came first.
     async fn find_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, Fault> {
+        let ticket = match self.principals.as_ref().map(|cache| cache.lookup(id)) {
+            Some(Lookup::Hit(found)) => return Ok(Some(found)),
+            Some(Lookup::Miss(ticket)) => Some(ticket),
+            Some(Lookup::Bypass) | None => None,
+        };
+        let found = self.read_with_user(id).await?;
+        if let (Some(cache), Some(ticket), Some(found)) = (&self.principals, ticket, &found) {
+            cache.store(ticket, found);
+        }
+        Ok(found)
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        presented: Uuid,
+        next: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault> {
+        let outcome = self.rotate_refresh_in_store(id, presented, next, now).await;
+        self.forget_session(id);
+        outcome
+    }
+
+    async fn revoke(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), Fault> {
+        let outcome = self.revoke_in_store(id, now).await;
+        self.forget_session(id);
+        outcome
+    }
+
+    async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault> {
+        let user = user_id;
+        let (user_id, now) = (user_id.to_string(), naive(now));
+        let outcome = self
+            .run(move |conn| revoke_all_of(conn, &user_id, now))
+            .await;
+        self.forget_user(user);
+        outcome.map_err(Fault::from)
+    }
+
+    async fn list_live_for_user(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, Fault> {
+        self.list_live_in_store(user_id, now).await
+    }
+
+    async fn revoke_for_user(
+        &self,
+        id: SessionId,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Fault> {
+        let outcome = self.revoke_for_user_in_store(id, user_id, now).await;
+        self.forget_session(id);
+        outcome
+    }
+
+    async fn prune(&self, now: DateTime<Utc>, revoked_before: DateTime<Utc>) -> Result<u64, Fault> {
+        // Only ended sessions are deleted: a cached copy of one is refused all the same (and
+        // the deletion's notification drops it).
+        self.prune_in_store(now, revoked_before).await
+    }
+}
+
+/// The queries behind [`SessionRepository`]; the trait's methods add the session cache.
+impl Database {
+    async fn read_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, Fault> {
         let id = id.to_string();
         self.run(move |conn| {
             let found = sessions::table
@@ -47,7 +123,7 @@ impl SessionRepository for Database {
         .map_err(Fault::from)
     }
 
-    async fn rotate_refresh(
+    async fn rotate_refresh_in_store(
         &self,
         id: SessionId,
         presented: Uuid,
@@ -80,7 +156,7 @@ impl SessionRepository for Database {
         .map_err(Fault::from)
     }
 
-    async fn revoke(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), Fault> {
+    async fn revoke_in_store(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), Fault> {
         let (id, now) = (id.to_string(), naive(now));
         self.run(move |conn| {
             diesel::update(
@@ -96,14 +172,7 @@ impl SessionRepository for Database {
         .map_err(Fault::from)
     }
 
-    async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault> {
-        let (user_id, now) = (user_id.to_string(), naive(now));
-        self.run(move |conn| revoke_all_of(conn, &user_id, now))
-            .await
-            .map_err(Fault::from)
-    }
-
-    async fn list_live_for_user(
+    async fn list_live_in_store(
         &self,
         user_id: UserId,
         now: DateTime<Utc>,
@@ -125,7 +194,7 @@ impl SessionRepository for Database {
         .map_err(Fault::from)
     }
 
-    async fn revoke_for_user(
+    async fn revoke_for_user_in_store(
         &self,
         id: SessionId,
         user_id: UserId,
@@ -148,7 +217,11 @@ impl SessionRepository for Database {
         .map_err(Fault::from)
     }
 
-    async fn prune(&self, now: DateTime<Utc>, revoked_before: DateTime<Utc>) -> Result<u64, Fault> {
+    async fn prune_in_store(
+        &self,
+        now: DateTime<Utc>,
+        revoked_before: DateTime<Utc>,
+    ) -> Result<u64, Fault> {
         let (now, revoked_before) = (naive(now), naive(revoked_before));
         self.run(move |conn| {
             let deleted = diesel::delete(

@@ -165,30 +165,33 @@ impl OneTimeTokenRepository for Database {
         email: &Email,
         now: DateTime<Utc>,
     ) -> Result<bool, Fault> {
+        let user = user_id;
         let (digest, user_id, email, now) = (
             digest.as_str().to_owned(),
             user_id.to_string(),
             email.as_str().to_owned(),
             naive(now),
         );
-        self.run(move |conn| {
-            redeemed(conn.transaction::<(), Redemption, _>(|conn| {
-                use_token(conn, &digest, OneTimeTokenKind::VerifyEmail, &user_id, now)?;
-                let verified = diesel::update(
-                    users::table
-                        .filter(users::id.eq(&user_id))
-                        .filter(users::email.eq(&email)),
-                )
-                .set(users::is_verified.eq(true))
-                .execute(conn)?;
-                if verified != 1 {
-                    return Err(Redemption::Refused);
-                }
-                Ok(())
-            }))
-        })
-        .await
-        .map_err(Fault::from)
+        let outcome = self
+            .run(move |conn| {
+                redeemed(conn.transaction::<(), Redemption, _>(|conn| {
+                    use_token(conn, &digest, OneTimeTokenKind::VerifyEmail, &user_id, now)?;
+                    let verified = diesel::update(
+                        users::table
+                            .filter(users::id.eq(&user_id))
+                            .filter(users::email.eq(&email)),
+                    )
+                    .set(users::is_verified.eq(true))
+                    .execute(conn)?;
+                    if verified != 1 {
+                        return Err(Redemption::Refused);
+                    }
+                    Ok(())
+                }))
+            })
+            .await;
+        self.forget_user(user);
+        outcome.map_err(Fault::from)
     }
 
     async fn redeem_password_reset(
@@ -199,6 +202,7 @@ impl OneTimeTokenRepository for Database {
         new_hash: &PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<bool, Fault> {
+        let user = user_id;
         let (digest, user_id, expected, new_hash, now) = (
             digest.as_str().to_owned(),
             user_id.to_string(),
@@ -206,38 +210,40 @@ impl OneTimeTokenRepository for Database {
             new_hash.as_str().to_owned(),
             naive(now),
         );
-        self.run(move |conn| {
-            redeemed(conn.transaction::<(), Redemption, _>(|conn| {
-                use_token(
-                    conn,
-                    &digest,
-                    OneTimeTokenKind::PasswordReset,
-                    &user_id,
-                    now,
-                )?;
-                // Compare-and-set on the hash the caller read: a password changed meanwhile
-                // (by any route) refuses the reset instead of being overwritten.
-                let replaced = diesel::update(
-                    users::table
-                        .filter(users::id.eq(&user_id))
-                        .filter(users::password_hash.eq(&expected)),
-                )
-                .set(users::password_hash.eq(&new_hash))
-                .execute(conn)?;
-                if replaced != 1 {
-                    return Err(Redemption::Refused);
-                }
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::user_id.eq(&user_id))
-                        .filter(sessions::revoked_at.is_null()),
-                )
-                .set(sessions::revoked_at.eq(now))
-                .execute(conn)?;
-                Ok(())
-            }))
-        })
-        .await
-        .map_err(Fault::from)
+        let outcome = self
+            .run(move |conn| {
+                redeemed(conn.transaction::<(), Redemption, _>(|conn| {
+                    use_token(
+                        conn,
+                        &digest,
+                        OneTimeTokenKind::PasswordReset,
+                        &user_id,
+                        now,
+                    )?;
+                    // Compare-and-set on the hash the caller read: a password changed meanwhile
+                    // (by any route) refuses the reset instead of being overwritten.
+                    let replaced = diesel::update(
+                        users::table
+                            .filter(users::id.eq(&user_id))
+                            .filter(users::password_hash.eq(&expected)),
+                    )
+                    .set(users::password_hash.eq(&new_hash))
+                    .execute(conn)?;
+                    if replaced != 1 {
+                        return Err(Redemption::Refused);
+                    }
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::user_id.eq(&user_id))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(conn)?;
+                    Ok(())
+                }))
+            })
+            .await;
+        self.forget_user(user);
+        outcome.map_err(Fault::from)
     }
 }

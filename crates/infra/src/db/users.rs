@@ -65,15 +65,18 @@ impl UserRepository for Database {
     }
 
     async fn update_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), Fault> {
+        let user = id;
         let (id, hash) = (id.to_string(), hash.as_str().to_owned());
-        self.run(move |conn| {
-            diesel::update(users::table.find(id))
-                .set(users::password_hash.eq(hash))
-                .execute(conn)?;
-            Ok(())
-        })
-        .await
-        .map_err(Fault::from)
+        let outcome = self
+            .run(move |conn| {
+                diesel::update(users::table.find(id))
+                    .set(users::password_hash.eq(hash))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await;
+        self.forget_user(user);
+        outcome.map_err(Fault::from)
     }
 
     async fn update_profile(
@@ -81,7 +84,9 @@ impl UserRepository for Database {
         id: UserId,
         change: &ProfileChange,
     ) -> Result<Option<User>, UpdateProfileError> {
-        self.store_profile_change(id, change).await
+        let outcome = self.store_profile_change(id, change).await;
+        self.forget_user(id);
+        outcome
     }
 
     async fn change_password(
@@ -91,7 +96,9 @@ impl UserRepository for Database {
         now: DateTime<Utc>,
         fresh: Option<Session>,
     ) -> Result<Option<u64>, Fault> {
-        self.store_password_change(id, hash, now, fresh).await
+        let outcome = self.store_password_change(id, hash, now, fresh).await;
+        self.forget_user(id);
+        outcome
     }
 
     async fn list(&self, limit: u32, offset: u32) -> Result<(Vec<User>, u64), Fault> {
@@ -105,8 +112,11 @@ impl UserRepository for Database {
         keep_an_administrator: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<User>, AdministerError> {
-        self.store_privilege_change(id, change, keep_an_administrator, now)
-            .await
+        let outcome = self
+            .store_privilege_change(id, change, keep_an_administrator, now)
+            .await;
+        self.forget_user(id);
+        outcome
     }
 
     async fn delete(
@@ -114,7 +124,9 @@ impl UserRepository for Database {
         id: UserId,
         keep_an_administrator: bool,
     ) -> Result<bool, AdministerError> {
-        self.delete_user(id, keep_an_administrator).await
+        let outcome = self.delete_user(id, keep_an_administrator).await;
+        self.forget_user(id);
+        outcome
     }
 
     async fn upgrade_password_hash(
@@ -123,23 +135,26 @@ impl UserRepository for Database {
         current: &PasswordHash,
         upgraded: &PasswordHash,
     ) -> Result<bool, Fault> {
+        let user = id;
         let (id, current, upgraded) = (
             id.to_string(),
             current.as_str().to_owned(),
             upgraded.as_str().to_owned(),
         );
-        self.run(move |conn| {
-            // Compare-and-set: a password changed meanwhile is not overwritten.
-            let updated = diesel::update(
-                users::table
-                    .find(id)
-                    .filter(users::password_hash.eq(current)),
-            )
-            .set(users::password_hash.eq(upgraded))
-            .execute(conn)?;
-            Ok(updated == 1)
-        })
-        .await
-        .map_err(Fault::from)
+        let outcome = self
+            .run(move |conn| {
+                // Compare-and-set: a password changed meanwhile is not overwritten.
+                let updated = diesel::update(
+                    users::table
+                        .find(id)
+                        .filter(users::password_hash.eq(current)),
+                )
+                .set(users::password_hash.eq(upgraded))
+                .execute(conn)?;
+                Ok(updated == 1)
+            })
+            .await;
+        self.forget_user(user);
+        outcome.map_err(Fault::from)
     }
 }

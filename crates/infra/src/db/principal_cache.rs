@@ -1,0 +1,426 @@
+//! A per-instance cache of `find_with_user` answers (session id → session and user), for
+//! PostgreSQL only, kept honest by `LISTEN`/`NOTIFY`.
+//!
+//! Triggers (migration `000005_principal_invalidation`) notify channel `auth_principal` after
+//! every `UPDATE` or `DELETE` of a session (payload: its id) or of a user (payload: `u:` and
+//! its id). PostgreSQL delivers a notification when the writing transaction commits, so every
+//! write path — this instance's, another instance's, a hand-written SQL statement — reaches
+//! every instance's listener, which drops the entries concerned.
+//!
+//! The cache answers only while its listener is demonstrably listening: a dedicated
+//! connection that runs `LISTEN`, drains notifications every [`POLL`] and proves itself alive
+//! with a round trip every [`HEARTBEAT`]. Each round trip keeps the cache usable until
+//! [`FRESH_FOR`] after it was sent. When the listener is not connected, its connection fails,
+//! or it stops answering, the cache is emptied and bypassed (every lookup reads the database)
+//! until it listens again — so no notification can be missed, and a database outage answers
+//! exactly as without the cache.
+//!
+//! Race guard: a lookup that misses takes a [`Ticket`] (the generation) before it reads the
+//! database; every invalidation bumps the generation, and the answer is stored only if the
+//! generation is unchanged, so an answer read before a revocation never lands after it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use auth_domain::{Session, SessionId, User, UserId};
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+use uuid::Uuid;
+
+/// The notification channel the triggers use.
+pub(crate) const CHANNEL: &str = "auth_principal";
+/// How often the listener drains its connection.
+const POLL: Duration = Duration::from_millis(20);
+/// How often the listener proves its connection alive.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+/// How long after a heartbeat was sent the cache may answer. A revocation committed while the
+/// listener was silently cut off is thus honoured after at most this long (well under 1 s).
+const FRESH_FOR: Duration = Duration::from_millis(600);
+/// Waits between reconnection attempts (doubling).
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+/// The listener's `application_name` (unless the URL sets one), as seen in
+/// `pg_stat_activity`.
+pub const LISTENER_APPLICATION_NAME: &str = "auth-server principal listener";
+
+type Principal = (Session, User);
+
+/// What a lookup found.
+// Returned by value and consumed at once; boxing the hit would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Lookup {
+    Hit(Principal),
+    /// Not cached: read the database, then [`PrincipalCache::store`] with the ticket.
+    Miss(Ticket),
+    /// The listener is not listening: read the database, store nothing.
+    Bypass,
+}
+
+/// The generation at which a miss was seen.
+pub(crate) struct Ticket(u64);
+
+/// Counters and state, for tests and operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCacheStats {
+    pub entries: usize,
+    pub hits: u64,
+    pub misses: u64,
+    /// Whether the listener is currently known to be listening (the cache answers).
+    pub listening: bool,
+}
+
+pub(crate) struct PrincipalCache {
+    state: Mutex<State>,
+    capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+struct State {
+    entries: HashMap<SessionId, Principal>,
+    /// Bumped by every invalidation, under the lock.
+    generation: u64,
+    /// The cache answers until then (set by the listener's heartbeats).
+    fresh_until: Option<Instant>,
+}
+
+impl State {
+    fn fresh(&self) -> bool {
+        self.fresh_until.is_some_and(|until| Instant::now() < until)
+    }
+}
+
+impl PrincipalCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                entries: HashMap::new(),
+                generation: 0,
+                fresh_until: None,
+            }),
+            capacity,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The lock guards plain data that no panic can leave half-written.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn lookup(&self, id: SessionId) -> Lookup {
+        let state = self.state();
+        if !state.fresh() {
+            return Lookup::Bypass;
+        }
+        match state.entries.get(&id) {
+            Some(found) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Lookup::Hit(found.clone())
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                Lookup::Miss(Ticket(state.generation))
+            }
+        }
+    }
+
+    /// Keeps what the database answered, unless anything was invalidated since the ticket
+    /// was taken. When full, the cache starts over empty.
+    pub(crate) fn store(&self, ticket: Ticket, principal: &Principal) {
+        let mut state = self.state();
+        if state.generation != ticket.0 || !state.fresh() {
+            return;
+        }
+        if state.entries.len() >= self.capacity {
+            state.entries.clear();
+        }
+        state.entries.insert(principal.0.id, principal.clone());
+    }
+
+    pub(crate) fn forget_session(&self, id: SessionId) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.entries.remove(&id);
+    }
+
+    pub(crate) fn forget_user(&self, id: UserId) {
+        let mut state = self.state();
+        state.generation += 1;
+        state
+            .entries
+            .retain(|_, (session, user)| session.user_id != id && user.id != id);
+    }
+
+    /// Empties the cache and stops it answering until the listener's next heartbeat.
+    pub(crate) fn suspend(&self) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.entries.clear();
+        state.fresh_until = None;
+    }
+
+    /// A heartbeat sent at `sent` came back: the cache may answer until `sent + FRESH_FOR`.
+    fn confirm(&self, sent: Instant) {
+        self.state().fresh_until = Some(sent + FRESH_FOR);
+    }
+
+    /// Applies one notification payload: a session id, or `u:` and a user id. Anything else
+    /// empties the cache (better too much than too little).
+    fn invalidate(&self, payload: &str) {
+        let parsed = match payload.strip_prefix("u:") {
+            Some(user) => Uuid::parse_str(user).map(|id| self.forget_user(UserId(id))),
+            None => Uuid::parse_str(payload).map(|id| self.forget_session(SessionId(id))),
+        };
+        if parsed.is_err() {
+            self.suspend();
+        }
+    }
+
+    pub(crate) fn stats(&self) -> SessionCacheStats {
+        let state = self.state();
+        SessionCacheStats {
+            entries: state.entries.len(),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            listening: state.fresh(),
+        }
+    }
+}
+
+/// Starts the listener thread for `cache`; it ends by itself once the cache is dropped.
+pub(crate) fn spawn_listener(cache: &Arc<PrincipalCache>, url: &str) -> std::io::Result<()> {
+    let cache = Arc::downgrade(cache);
+    let url = listener_url(url);
+    std::thread::Builder::new()
+        .name("session-cache-listener".into())
+        .spawn(move || listen(&cache, &url))
+        .map(|_| ())
+}
+
+/// The pool's URL with what the listener needs on top, unless the URL already says: a connect
+/// timeout, a TCP timeout (a black-holed connection fails instead of hanging), a name.
+fn listener_url(url: &str) -> String {
+    let mut url = url.to_owned();
+    for (key, value) in [
+        ("connect_timeout", "5"),
+        ("tcp_user_timeout", "2000"),
+        ("application_name", LISTENER_APPLICATION_NAME),
+    ] {
+        if !url.contains(&format!("{key}=")) {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let value = value.replace(' ', "%20");
+            url = format!("{url}{separator}{key}={value}");
+        }
+    }
+    url
+}
+
+/// Connects, listens and follows, reconnecting after a failure, until the cache is gone.
+fn listen(cache: &Weak<PrincipalCache>, url: &str) {
+    let mut retry = RETRY_MIN;
+    let mut reported = false;
+    loop {
+        let outcome = PgConnection::establish(url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                conn.batch_execute(&format!("LISTEN {CHANNEL}"))
+                    .map_err(|e| e.to_string())?;
+                log::info!("session cache: listening for invalidations");
+                reported = false;
+                retry = RETRY_MIN;
+                follow(cache, &mut conn).map_err(|e| e.to_string())
+            });
+        let Some(live) = cache.upgrade() else {
+            return;
+        };
+        live.suspend();
+        drop(live);
+        if let Err(error) = outcome {
+            if !reported {
+                log::warn!("session cache bypassed until its listener reconnects: {error}");
+                reported = true;
+            }
+        }
+        std::thread::sleep(retry);
+        retry = (retry * 2).min(RETRY_MAX);
+    }
+}
+
+/// Drains notifications and heartbeats until the connection fails (`Err`) or the cache is
+/// dropped (`Ok`).
+fn follow(cache: &Weak<PrincipalCache>, conn: &mut PgConnection) -> diesel::QueryResult<()> {
+    let mut last_beat: Option<Instant> = None;
+    loop {
+        let Some(live) = cache.upgrade() else {
+            return Ok(());
+        };
+        let beat = last_beat.is_none_or(|at| at.elapsed() >= HEARTBEAT);
+        let sent = Instant::now();
+        if beat {
+            conn.batch_execute("SELECT 1")?;
+        }
+        for notification in conn.notifications_iter() {
+            live.invalidate(&notification?.payload);
+        }
+        if beat {
+            live.confirm(sent);
+            last_beat = Some(sent);
+        }
+        drop(live);
+        std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use auth_domain::{AccountKind, ClientInfo, Email, NewUser, PasswordHash};
+    use chrono::{TimeDelta, Utc};
+
+    fn principal() -> Principal {
+        let now = Utc::now();
+        let user = User::register(
+            Email::parse("a@example.com").unwrap(),
+            NewUser::default(),
+            PasswordHash::new("$2b$04$x".into()),
+            AccountKind::Regular,
+            now,
+        );
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            refresh_jti: Uuid::new_v4(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + TimeDelta::days(1),
+            revoked_at: None,
+            client: ClientInfo::default(),
+        };
+        (session, user)
+    }
+
+    fn listening(capacity: usize) -> PrincipalCache {
+        let cache = PrincipalCache::new(capacity);
+        cache.confirm(Instant::now() + Duration::from_secs(60));
+        cache
+    }
+
+    fn miss(cache: &PrincipalCache, id: SessionId) -> Ticket {
+        match cache.lookup(id) {
+            Lookup::Miss(ticket) => ticket,
+            Lookup::Hit(_) => panic!("expected a miss, got a hit"),
+            Lookup::Bypass => panic!("expected a miss, got a bypass"),
+        }
+    }
+
+    fn is_hit(cache: &PrincipalCache, id: SessionId) -> bool {
+        matches!(cache.lookup(id), Lookup::Hit(_))
+    }
+
+    #[test]
+    fn miss_then_store_then_hit() {
+        let cache = listening(10);
+        let found = principal();
+        let ticket = miss(&cache, found.0.id);
+        cache.store(ticket, &found);
+        assert!(is_hit(&cache, found.0.id));
+        assert_eq!(cache.stats().hits, 1);
+        assert_eq!(cache.stats().misses, 1);
+    }
+
+    #[test]
+    fn an_invalidation_during_the_read_keeps_the_stale_answer_out() {
+        let cache = listening(10);
+        let found = principal();
+        // The reader takes its ticket, then reads the database; meanwhile the session is
+        // revoked and its notification arrives (any invalidation, even of another key).
+        let ticket = miss(&cache, found.0.id);
+        cache.invalidate(&found.0.id.to_string());
+        cache.store(ticket, &found);
+        assert!(!is_hit(&cache, found.0.id));
+
+        let ticket = miss(&cache, found.0.id);
+        cache.invalidate(&format!("u:{}", Uuid::new_v4()));
+        cache.store(ticket, &found);
+        assert!(!is_hit(&cache, found.0.id));
+    }
+
+    #[test]
+    fn invalidation_by_session_and_by_user() {
+        let cache = listening(10);
+        let (a, b) = (principal(), principal());
+        for found in [&a, &b] {
+            let ticket = miss(&cache, found.0.id);
+            cache.store(ticket, found);
+        }
+        cache.invalidate(&a.0.id.to_string());
+        assert!(!is_hit(&cache, a.0.id));
+        assert!(is_hit(&cache, b.0.id));
+        cache.invalidate(&format!("u:{}", b.1.id));
+        assert!(!is_hit(&cache, b.0.id));
+        assert_eq!(cache.stats().entries, 0);
+    }
+
+    #[test]
+    fn an_unreadable_payload_empties_the_cache() {
+        let cache = listening(10);
+        let found = principal();
+        let ticket = miss(&cache, found.0.id);
+        cache.store(ticket, &found);
+        cache.invalidate("garbage");
+        assert_eq!(cache.stats().entries, 0);
+        assert!(matches!(cache.lookup(found.0.id), Lookup::Bypass));
+    }
+
+    #[test]
+    fn without_a_listener_everything_is_bypassed() {
+        let cache = PrincipalCache::new(10);
+        assert!(matches!(cache.lookup(SessionId::new()), Lookup::Bypass));
+        let cache = listening(10);
+        let found = principal();
+        let ticket = miss(&cache, found.0.id);
+        cache.store(ticket, &found);
+        // The listener loses its connection: emptied, and nothing is answered or stored.
+        cache.suspend();
+        assert!(matches!(cache.lookup(found.0.id), Lookup::Bypass));
+        let generation = cache.state().generation;
+        cache.store(Ticket(generation), &found);
+        assert_eq!(cache.stats().entries, 0);
+        // A heartbeat too old no longer counts.
+        cache.confirm(Instant::now() - FRESH_FOR);
+        assert!(matches!(cache.lookup(found.0.id), Lookup::Bypass));
+        assert!(!cache.stats().listening);
+    }
+
+    #[test]
+    fn a_full_cache_starts_over() {
+        let cache = listening(2);
+        let all: Vec<Principal> = (0..3).map(|_| principal()).collect();
+        for found in &all {
+            let ticket = miss(&cache, found.0.id);
+            cache.store(ticket, found);
+        }
+        assert_eq!(cache.stats().entries, 1);
+        assert!(is_hit(&cache, all[2].0.id));
+    }
+
+    #[test]
+    fn the_listener_url_gets_timeouts_and_a_name_unless_given() {
+        assert_eq!(
+            listener_url("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=5&tcp_user_timeout=2000\
+             &application_name=auth-server%20principal%20listener"
+        );
+        assert_eq!(
+            listener_url("postgres://u@h/db?connect_timeout=2&application_name=x"),
+            "postgres://u@h/db?connect_timeout=2&application_name=x&tcp_user_timeout=2000"
+        );
+    }
+}
