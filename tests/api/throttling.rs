@@ -225,7 +225,38 @@ async fn two_server_instances_share_the_lock(db: Db) {
     handle.stop(false).await;
 }
 
+/// Attempts in flight are counted before their password is checked; without the in-flight
+/// gate, the sixth of sixteen simultaneous correct logins would find the key locked.
+async fn concurrent_correct_logins_are_queued_not_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    assert_eq!(app.register(&seed_user()).await.status(), 201);
+    let logins = (0..16).map(|_| login_at(&app.address, EMAIL, PASSWORD));
+    let statuses: Vec<u16> = futures_util::future::join_all(logins)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200; 16]);
+}
+
+/// Queued attempts are still counted: a burst of simultaneous guesses gets exactly
+/// LOGIN_MAX_FAILURES password checks, the rest find the key locked.
+async fn a_burst_of_guesses_gets_exactly_max_failures_checks(db: Db) {
+    let app = TestApp::spawn(db).await;
+    assert_eq!(app.register(&seed_user()).await.status(), 201);
+    let guesses = (0..12).map(|_| login_at(&app.address, EMAIL, WRONG));
+    let mut statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [[401; 5].as_slice(), &[429; 7]].concat());
+}
+
 crate::on_both_databases!(
+    concurrent_correct_logins_are_queued_not_refused,
+    a_burst_of_guesses_gets_exactly_max_failures_checks,
     five_wrong_passwords_lock_the_account_even_for_the_right_one,
     an_unknown_email_is_locked_exactly_like_a_known_one,
     a_success_resets_the_account,

@@ -12,7 +12,9 @@ use crate::ports::{
     UserRepository,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
-use crate::throttle::{retry_after_secs, Admission, LoginThrottle, ThrottleKey, ThrottlePolicy};
+use crate::throttle::{
+    retry_after_secs, Admission, InFlight, LoginThrottle, ThrottleKey, ThrottlePolicy,
+};
 use crate::token::{Claims, TokenKind, TokenPair};
 use crate::user::{AccountKind, NewUser, User, UserId};
 use crate::values::{Email, Password};
@@ -117,6 +119,7 @@ pub struct AuthService {
 struct Throttle {
     store: Arc<dyn LoginThrottle>,
     policy: ThrottlePolicy,
+    in_flight: Arc<InFlight>,
 }
 
 impl AuthService {
@@ -154,7 +157,11 @@ impl AuthService {
         store: Arc<dyn LoginThrottle>,
         policy: ThrottlePolicy,
     ) -> Self {
-        self.throttle = Some(Throttle { store, policy });
+        self.throttle = Some(Throttle {
+            store,
+            policy,
+            in_flight: Arc::new(InFlight::default()),
+        });
         self
     }
 
@@ -212,18 +219,24 @@ impl AuthService {
     /// With a throttle, the attempt is counted against the email and the client address
     /// first; while either is locked the password is not checked at all (a lock answers the
     /// same for a right and a wrong one). A success clears the email's counter, and upgrades
-    /// a password hash made with other parameters than the configured ones.
+    /// a password hash made with other parameters than the configured ones. Attempts on one key
+    /// beyond `max_failures - 1` at once wait for a place (see [`InFlight`]), so concurrent
+    /// correct logins are queued, not refused.
     pub async fn login(
         &self,
         email: &Email,
         password: &str,
         client: ClientInfo,
     ) -> Result<LoginOutcome, LoginError> {
+        let keys = throttle_keys(email, &client);
+        let in_flight = match &self.throttle {
+            Some(throttle) => Some(throttle.in_flight.enter(&keys, &throttle.policy).await),
+            None => None,
+        };
         let admitted = match &self.throttle {
             None => None,
             Some(throttle) => {
                 let now = self.clock.now();
-                let keys = throttle_keys(email, &client);
                 match throttle.store.admit(&keys, now, &throttle.policy).await? {
                     Admission::Admitted(attempt) => Some((throttle, attempt)),
                     Admission::Locked { until } => {
@@ -241,6 +254,7 @@ impl AuthService {
         if let Some((throttle, attempt)) = admitted {
             throttle.store.record_success(&attempt).await?;
         }
+        drop(in_flight);
         if self.hasher.needs_rehash(&user.password_hash) {
             self.upgrade_password_hash(&user, password).await;
         }

@@ -6,10 +6,13 @@
 //! simultaneous attempts on a fresh key, only `max_failures` are let through to the password
 //! check, the rest find the key locked.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::Fault;
 use crate::values::Email;
@@ -185,13 +188,132 @@ pub trait LoginThrottle: Send + Sync {
     async fn record_success(&self, attempt: &AdmittedAttempt) -> Result<(), Fault>;
 }
 
+/// How many attempts on one key this process lets reach the counters at once.
+///
+/// Counting an attempt as a failure before its password is checked means that attempts in
+/// flight count too: with `max_failures` of them pending on one key, the next would find the
+/// key locked although nobody failed — sixteen correct logins at once from one address would
+/// get 429s. So each key admits at most `max_failures - 1` attempts at a time; the others wait
+/// (asynchronously) for one to finish, then are counted like any attempt. A burst of guesses
+/// still gets exactly `max_failures` checks (the waiting ones find the key locked), and correct
+/// logins are only queued, never refused. The limit is per process: N instances let up to
+/// N × (`max_failures` - 1) attempts of one key be pending together, so a burst of correct
+/// logins spread over several instances can still meet a lock they set themselves.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// Held while an attempt is in flight; frees its places (and forgets idle keys) when dropped.
+#[derive(Debug)]
+pub struct InFlightPass<'a> {
+    owner: &'a InFlight,
+    keys: Vec<String>,
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl InFlight {
+    /// Waits for a place on every key (taken in one fixed order, so two attempts sharing keys
+    /// cannot each hold what the other waits for).
+    pub async fn enter(&self, keys: &[ThrottleKey], policy: &ThrottlePolicy) -> InFlightPass<'_> {
+        let places = policy.max_failures.saturating_sub(1).max(1) as usize;
+        let mut names: Vec<String> = keys.iter().map(ThrottleKey::storage_key).collect();
+        names.sort();
+        names.dedup();
+        let mut pass = InFlightPass {
+            owner: self,
+            keys: Vec::with_capacity(names.len()),
+            permits: Vec::with_capacity(names.len()),
+        };
+        for name in names {
+            let gate = {
+                let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+                gates
+                    .entry(name.clone())
+                    .or_insert_with(|| Arc::new(Semaphore::new(places)))
+                    .clone()
+            };
+            pass.keys.push(name);
+            // The semaphore is never closed, so acquiring cannot fail; if it ever did, the
+            // attempt would simply go on without waiting.
+            if let Ok(permit) = gate.acquire_owned().await {
+                pass.permits.push(permit);
+            }
+        }
+        pass
+    }
+
+    /// Keys with a gate right now (idle ones are forgotten).
+    pub fn tracked_keys(&self) -> usize {
+        self.gates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl Drop for InFlightPass<'_> {
+    fn drop(&mut self) {
+        self.permits.clear();
+        let mut gates = self
+            .owner
+            .gates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for key in &self.keys {
+            // Only the map holds it: nobody is in flight or waiting on this key.
+            if gates
+                .get(key)
+                .is_some_and(|gate| Arc::strong_count(gate) == 1)
+            {
+                gates.remove(key);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use std::future::Future;
 
     fn policy() -> ThrottlePolicy {
         ThrottlePolicy::default()
+    }
+
+    #[tokio::test]
+    async fn at_most_max_failures_minus_one_attempts_per_key_are_in_flight() {
+        let in_flight = InFlight::default();
+        let policy = policy(); // max_failures 5: four places per key
+        let email = Email::parse("ann@example.com").unwrap();
+        let keys = [
+            ThrottleKey::account(&email),
+            ThrottleKey::address("192.0.2.7".parse().unwrap()),
+        ];
+        let mut passes = Vec::new();
+        for _ in 0..4 {
+            passes.push(in_flight.enter(&keys, &policy).await);
+        }
+        // A fifth attempt on the same address (another email) waits…
+        let other = Email::parse("bob@example.com").unwrap();
+        let fifth_keys = [
+            ThrottleKey::account(&other),
+            ThrottleKey::address("192.0.2.7".parse().unwrap()),
+        ];
+        let mut fifth = Box::pin(in_flight.enter(&fifth_keys, &policy));
+        let waker = std::task::Waker::noop();
+        let mut context = std::task::Context::from_waker(waker);
+        assert!(fifth.as_mut().poll(&mut context).is_pending());
+        // …while another address is not held up.
+        let elsewhere = [ThrottleKey::address("192.0.2.8".parse().unwrap())];
+        drop(in_flight.enter(&elsewhere, &policy).await);
+        // One finishes: the fifth goes in.
+        passes.pop();
+        assert!(fifth.as_mut().poll(&mut context).is_ready());
+        drop(fifth);
+        drop(passes);
+        assert_eq!(in_flight.tracked_keys(), 0, "idle keys are forgotten");
     }
 
     #[test]

@@ -257,6 +257,28 @@ async fn a_concurrent_burst_gets_exactly_the_threshold_through(db: TestDatabase)
     assert_eq!(through, 5);
 }
 
+/// Successes delete the account key's row while other attempts on it are being admitted:
+/// admission makes the row again rather than failing ("record not found" was a 500 at
+/// /login when correct logins of one account ran concurrently on PostgreSQL).
+async fn admissions_survive_concurrent_successes(db: TestDatabase) {
+    let store = Arc::new(store(&db, 8));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    let keys = [account("busy")];
+                    let attempt = admitted(store.admit(&keys, t0(), &policy(1000)).await.unwrap());
+                    store.record_success(&attempt).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+}
+
 /// Two stores (two server instances) on one database share the counters.
 async fn two_instances_share_the_counters(db: TestDatabase) {
     let (first, second) = (store(&db, 2), store(&db, 2));
@@ -276,5 +298,6 @@ on_both_databases!(
     quiet_keys_are_forgotten,
     concurrent_failures_all_count,
     a_concurrent_burst_gets_exactly_the_threshold_through,
+    admissions_survive_concurrent_successes,
     two_instances_share_the_counters,
 );

@@ -82,10 +82,20 @@ fn admit(
     let outcome = conn.transaction::<_, AdmitAbort, _>(|conn| {
         let mut rows = Vec::with_capacity(keys.len());
         for (_, key) in keys {
-            ensure_row(conn, key, at)?;
-            diesel::update(login_attempts::table.find(key))
-                .set(login_attempts::failures.eq(login_attempts::failures + 1))
-                .execute(conn)?;
+            // A concurrent success deletes an account key's row between the insert-if-missing
+            // (which takes no lock when the row exists) and the update: then the update finds
+            // nothing, and the row is made again.
+            let mut tries = 0;
+            loop {
+                ensure_row(conn, key, at)?;
+                let counted = diesel::update(login_attempts::table.find(key))
+                    .set(login_attempts::failures.eq(login_attempts::failures + 1))
+                    .execute(conn)?;
+                tries += 1;
+                if counted == 1 || tries == 5 {
+                    break;
+                }
+            }
             let row: AttemptRow = login_attempts::table
                 .find(key)
                 .select((
