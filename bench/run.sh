@@ -60,8 +60,10 @@ emit() { echo "$*" | tee -a "$LINES"; }
 start_server() {
   local url=$1 cost=$2 log=$3 cache=${4:-}
   # Every bench client is 127.0.0.1: with the default LOGIN_MAX_FAILURES (5) the login
-  # throttle admits at most 5 concurrent logins of that one address and answers 429 to the
-  # rest. The throttle still runs (same queries), only its threshold is out of reach.
+  # throttle lets at most 4 logins of that one address be in flight and queues the rest
+  # (before that queue existed it answered them 429). A threshold out of reach keeps the
+  # figures about bcrypt and the server, not about one address's queue; the throttle still
+  # runs its queries.
   env DATABASE_URL="$url" JWT_SECRET="$SECRET" BCRYPT_COST="$cost" HOST=127.0.0.1 PORT=0 \
     LOGIN_MAX_FAILURES=1000 RUST_LOG=warn ${cache:+SESSION_CACHE_SIZE=$cache} \
     "$BIN" serve >"$log.out" 2>"$log.err" &
