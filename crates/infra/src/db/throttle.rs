@@ -64,6 +64,36 @@ fn ensure_row(conn: &mut AnyConnection, key: &str, now: NaiveDateTime) -> QueryR
     .map(drop)
 }
 
+/// Adds one to the key's counter, making its row when missing, and so takes the row's lock
+/// (PostgreSQL) or the database's write lock (SQLite) before anything is read.
+///
+/// On PostgreSQL this is one `INSERT … ON CONFLICT DO UPDATE`: an insert-if-missing followed
+/// by an update would race a concurrent success deleting an account key's row between the two
+/// (the update then finds nothing: "record not found", a 500 at /login). SQLite's transaction
+/// holds the write lock from its first write, so there the two statements cannot be split.
+fn count_attempt(conn: &mut AnyConnection, key: &str, now: NaiveDateTime) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Postgresql(pg) => diesel::insert_into(login_attempts::table)
+            .values((
+                login_attempts::throttle_key.eq(key),
+                login_attempts::failures.eq(1),
+                login_attempts::last_attempt_at.eq(now),
+            ))
+            .on_conflict(login_attempts::throttle_key)
+            .do_update()
+            .set(login_attempts::failures.eq(login_attempts::failures + 1))
+            .execute(pg)
+            .map(drop),
+        AnyConnection::Sqlite(_) => {
+            ensure_row(conn, key, now)?;
+            diesel::update(login_attempts::table.find(key))
+                .set(login_attempts::failures.eq(login_attempts::failures + 1))
+                .execute(conn)
+                .map(drop)
+        }
+    }
+}
+
 /// The keys in the one order every transaction takes their locks in, without repeats.
 fn in_lock_order<'a>(keys: impl Iterator<Item = &'a ThrottleKey>) -> Vec<(ThrottleKey, String)> {
     let mut keys: Vec<_> = keys.map(|key| (key.clone(), key.storage_key())).collect();
@@ -82,20 +112,7 @@ fn admit(
     let outcome = conn.transaction::<_, AdmitAbort, _>(|conn| {
         let mut rows = Vec::with_capacity(keys.len());
         for (_, key) in keys {
-            // A concurrent success deletes an account key's row between the insert-if-missing
-            // (which takes no lock when the row exists) and the update: then the update finds
-            // nothing, and the row is made again.
-            let mut tries = 0;
-            loop {
-                ensure_row(conn, key, at)?;
-                let counted = diesel::update(login_attempts::table.find(key))
-                    .set(login_attempts::failures.eq(login_attempts::failures + 1))
-                    .execute(conn)?;
-                tries += 1;
-                if counted == 1 || tries == 5 {
-                    break;
-                }
-            }
+            count_attempt(conn, key, at)?;
             let row: AttemptRow = login_attempts::table
                 .find(key)
                 .select((
