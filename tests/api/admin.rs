@@ -151,7 +151,18 @@ async fn everyone_but_an_administrator_is_forbidden_every_admin_route(db: Db) {
     for target in &targets {
         let attempts = [
             get(&app, "/users", &bob.access).await,
+            get(&app, "/users?limit=oops", &bob.access).await,
             get(&app, &format!("/users/{target}"), &bob.access).await,
+            // Whatever the body, even one that is not JSON: the role is checked before the
+            // body is read.
+            app.client
+                .patch(app.url(&format!("/users/{target}")))
+                .bearer_auth(&bob.access)
+                .header("content-type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap(),
             patch(
                 &app,
                 &format!("/users/{target}"),

@@ -62,10 +62,10 @@ impl From<&User> for UserOut {
 
 /// Collects every field error of a body before answering, so a client fixes them all at once.
 #[derive(Default)]
-struct Fields(Vec<FieldError>);
+pub(crate) struct Fields(Vec<FieldError>);
 
 impl Fields {
-    fn required<T>(
+    pub(crate) fn required<T>(
         &mut self,
         field: &str,
         raw: Option<&str>,
@@ -97,12 +97,18 @@ impl Fields {
             .ok()
     }
 
-    fn finish(self) -> Result<(), ApiError> {
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
             Ok(())
         } else {
             Err(ApiError::validation(self.0))
         }
+    }
+
+    /// [`Fields::finish`], then the value the fields made (`Some` whenever no field failed).
+    pub(crate) fn finish_with<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        self.finish()?;
+        value.ok_or_else(|| ApiError::validation(Vec::new()))
     }
 }
 
@@ -172,15 +178,12 @@ impl RegisterBody {
             };
             fields.check("password", PasswordPolicy::check(password, &context));
         }
-        fields.finish()?;
-        match (email, password) {
-            (Some(email), Some(password)) => Ok(Registration {
-                email,
-                password,
-                profile,
-            }),
-            _ => Err(ApiError::validation(Vec::new())),
-        }
+        let (email, password) = fields.finish_with(email.zip(password))?;
+        Ok(Registration {
+            email,
+            password,
+            profile,
+        })
     }
 }
 
@@ -202,10 +205,7 @@ impl LoginBody {
         let password = fields.required("password", self.password.as_deref(), |raw| {
             Ok(raw.to_owned())
         });
-        fields.finish()?;
-        email
-            .zip(password)
-            .ok_or_else(|| ApiError::validation(Vec::new()))
+        fields.finish_with(email.zip(password))
     }
 }
 

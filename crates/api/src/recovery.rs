@@ -13,12 +13,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use auth_domain::recovery::{ResetPasswordError, VerifyEmailError};
-use auth_domain::{Email, Password, Principal};
+use auth_domain::{Email, Password, Principal, ValueError};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::dto::UserOut;
+use crate::dto::{Fields, UserOut};
 use crate::error::{ApiError, FieldError};
 use crate::extract::JsonBody;
 #[allow(unused_imports)] // named by the OpenAPI annotations
@@ -65,23 +65,12 @@ impl From<ResetPasswordError> for ApiError {
 }
 
 /// A required non-empty string field.
-fn required<'a>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<&'a str>,
-) -> Option<&'a str> {
-    match value {
-        None => errors.push(FieldError::new(field, "is required")),
-        Some("") => errors.push(FieldError::new(field, "must not be empty")),
-        Some(value) => return Some(value),
-    }
-    None
-}
-
-fn finish<T>(errors: Vec<FieldError>, value: Option<T>) -> Result<T, ApiError> {
-    match value {
-        Some(value) if errors.is_empty() => Ok(value),
-        _ => Err(ApiError::validation(errors)),
+/// A string field that must not be empty (then parsed by the caller).
+fn non_empty(raw: &str) -> Result<&str, ValueError> {
+    if raw.is_empty() {
+        Err(ValueError("must not be empty".into()))
+    } else {
+        Ok(raw)
     }
 }
 
@@ -166,12 +155,14 @@ pub async fn verify_email(
     api: Api,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Vec::new();
-    let token = required(&mut errors, "token", body.token.as_deref());
-    let token = finish(errors, token)?;
+    let mut fields = Fields::default();
+    let token = fields.required("token", body.token.as_deref(), |raw| {
+        non_empty(raw).map(str::to_owned)
+    });
+    let token = fields.finish_with(token)?;
     let user = api
         .recovery
-        .verify_email(plausible(token)?)
+        .verify_email(plausible(&token)?)
         .await
         .inspect_err(|error| log::info!("email verification refused: {error}"))?;
     log::info!("email verified: user {}", user.id);
@@ -197,13 +188,11 @@ pub async fn request_password_reset(
     api: Api,
     JsonBody(body): JsonBody<ResetRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Vec::new();
-    let email = required(&mut errors, "email", body.email.as_deref()).and_then(|raw| {
-        Email::parse(raw)
-            .map_err(|error| errors.push(FieldError::new("email", error.0)))
-            .ok()
+    let mut fields = Fields::default();
+    let email = fields.required("email", body.email.as_deref(), |raw| {
+        non_empty(raw).and_then(Email::parse)
     });
-    let email = finish(errors, email)?;
+    let email = fields.finish_with(email)?;
     // Nothing about the account is looked at here: the same write happens for every email.
     api.recovery.request_password_reset(&email).await?;
     Ok(accepted())
@@ -227,21 +216,19 @@ pub async fn confirm_password_reset(
     api: Api,
     JsonBody(body): JsonBody<ResetConfirmBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Vec::new();
-    let token = required(&mut errors, "token", body.token.as_deref());
-    let password = match body.new_password.as_deref() {
-        None => {
-            errors.push(FieldError::new("new_password", "is required"));
-            None
-        }
-        Some(raw) => Password::parse(raw)
-            .map_err(|error| errors.push(FieldError::new("new_password", error.0)))
-            .ok(),
-    };
-    let (token, password) = finish(errors, token.zip(password))?;
+    let mut fields = Fields::default();
+    let token = fields.required("token", body.token.as_deref(), |raw| {
+        non_empty(raw).map(str::to_owned)
+    });
+    let password = fields.required(
+        "new_password",
+        body.new_password.as_deref(),
+        Password::parse,
+    );
+    let (token, password) = fields.finish_with(token.zip(password))?;
     let user_id = api
         .recovery
-        .reset_password(plausible(token)?, &password)
+        .reset_password(plausible(&token)?, &password)
         .await
         .inspect_err(|error| log::info!("password reset refused: {error}"))?;
     log::info!("password reset: user {user_id}, every session ended");

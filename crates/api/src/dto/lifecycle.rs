@@ -77,10 +77,7 @@ impl ChangePasswordBody {
             non_empty,
         );
         let new = fields.required("new_password", self.new_password.as_deref(), non_empty);
-        fields.finish()?;
-        current
-            .zip(new)
-            .ok_or_else(|| ApiError::validation(Vec::new()))
+        fields.finish_with(current.zip(new))
     }
 }
 
@@ -147,8 +144,7 @@ pub fn page(query: &str) -> Result<Page, ApiError> {
         }
     }
     let page = fields.check("limit", Page::new(limit, offset));
-    fields.finish()?;
-    page.ok_or_else(|| ApiError::validation(Vec::new()))
+    fields.finish_with(page)
 }
 
 /// One of the caller's sessions in `GET /sessions`.

@@ -1,8 +1,12 @@
 //! Handlers of the account-lifecycle routes: the caller's profile, password and sessions, and
 //! administration. Role checks are the use cases' (`auth_domain::admin`), not these.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use auth_domain::{Principal, SessionId, UserId};
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use auth_domain::admin::can_administer;
+use auth_domain::{Fault, Principal, SessionId, UserId};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -18,6 +22,30 @@ use crate::openapi::{
     AuditPage, ErrorBody, PrivilegeChangeBody, ProfileChangeBody, SessionList, TokenPairOut,
     UserPage,
 };
+
+/// The caller of an administration route, when an administrator. Extracted before anything
+/// else of the request (path, query, body), so everyone else gets 403 `forbidden` whatever
+/// they sent. The use cases check again (`auth_domain::admin`); this only answers first.
+pub struct Admin(pub Principal);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let principal = req.extensions().get::<Principal>().cloned();
+        ready(match principal {
+            Some(principal) if can_administer(&principal.user) => Ok(Self(principal)),
+            Some(_) => Err(ApiError::forbidden()),
+            None => {
+                log::error!("administration route without the auth middleware");
+                Err(ApiError::from_fault(&Fault::internal(
+                    "administration route without the auth middleware",
+                )))
+            }
+        })
+    }
+}
 
 /// The `{id}` of the path as a UUID. A missing or malformed id names nothing: 404, like an
 /// unknown one.
@@ -196,12 +224,8 @@ pub async fn logout_all(
 pub async fn list_users(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
+    Admin(principal): Admin,
 ) -> Result<HttpResponse, ApiError> {
-    // The role check comes first: a non-administrator gets 403 whatever the query says.
-    if !auth_domain::admin::can_administer(&principal.user) {
-        return Err(ApiError::forbidden());
-    }
     let page = page(req.query_string())?;
     let listing = api.admin.list_users(&principal.user, page).await?;
     Ok(HttpResponse::Ok().json(PageOut::users(&listing)))
@@ -224,11 +248,8 @@ pub async fn list_users(
 pub async fn get_user(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
+    Admin(principal): Admin,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth_domain::admin::can_administer(&principal.user) {
-        return Err(ApiError::forbidden());
-    }
     let id = UserId(path_id(&req, "user")?);
     let user = api.admin.get_user(&principal.user, id).await?;
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
@@ -257,12 +278,9 @@ pub async fn get_user(
 pub async fn update_user(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
+    Admin(principal): Admin,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth_domain::admin::can_administer(&principal.user) {
-        return Err(ApiError::forbidden());
-    }
     let id = UserId(path_id(&req, "user")?);
     let change = privilege_change(&body)?;
     let user = api
@@ -295,11 +313,8 @@ pub async fn update_user(
 pub async fn delete_user(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
+    Admin(principal): Admin,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth_domain::admin::can_administer(&principal.user) {
-        return Err(ApiError::forbidden());
-    }
     let id = UserId(path_id(&req, "user")?);
     api.admin
         .delete_user(&principal.user, id, &client_info(&req))
@@ -331,11 +346,8 @@ pub async fn delete_user(
 pub async fn user_audit(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
+    Admin(principal): Admin,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth_domain::admin::can_administer(&principal.user) {
-        return Err(ApiError::forbidden());
-    }
     let id = UserId(path_id(&req, "user")?);
     let page = page(req.query_string())?;
     let listing = api.admin.audit_trail(&principal.user, id, page).await?;
