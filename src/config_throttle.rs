@@ -81,10 +81,7 @@ impl ThrottleSettings {
                 lockout_max,
                 known_pair_ttl,
                 // A counter must outlive the longest lock and the address window.
-                forget_after: defaults
-                    .forget_after
-                    .max(lockout_max)
-                    .max(address_window),
+                forget_after: defaults.forget_after.max(lockout_max).max(address_window),
             },
             ceremony_budget: WindowLimit {
                 max: ceremony_max,

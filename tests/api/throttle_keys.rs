@@ -78,7 +78,9 @@ async fn person_logs_in(app: &TestApp, email: &str, typos: u32) -> Tally {
 async fn a_few_hundred_people_behind_one_nat_never_lock_each_other_out(db: Db) {
     const USERS: usize = 300;
     let app = TestApp::spawn(db).await;
-    let emails: Vec<String> = (0..USERS).map(|n| format!("person{n}@office.example")).collect();
+    let emails: Vec<String> = (0..USERS)
+        .map(|n| format!("person{n}@office.example"))
+        .collect();
     for chunk in emails.chunks(25) {
         join_all(chunk.iter().map(|email| register(&app, email))).await;
     }
@@ -112,9 +114,7 @@ async fn a_few_hundred_people_behind_one_nat_never_lock_each_other_out(db: Db) {
 
 /// An attacker at address A locks account E there; E's owner, at address B (never used
 /// before), logs in — and the attacker at A stays locked.
-async fn an_attacker_locking_an_account_at_one_address_does_not_lock_its_owner_elsewhere(
-    db: Db,
-) {
+async fn an_attacker_locking_an_account_at_one_address_does_not_lock_its_owner_elsewhere(db: Db) {
     let app = TestApp::spawn_with(db, &[BEHIND_PROXY]).await;
     let victim = "victim@doe.com";
     register(&app, victim).await;
@@ -133,8 +133,7 @@ async fn an_attacker_locking_an_account_at_one_address_does_not_lock_its_owner_e
 /// guesses (key 3 lowered to 10 per hour): the eleventh failure from the address is refused
 /// although the attacker logged in successfully after every two.
 async fn an_attackers_own_logins_do_not_wash_the_address_key(db: Db) {
-    let app = TestApp::spawn_with(db, &[BEHIND_PROXY, ("LOGIN_ADDRESS_MAX_FAILURES", "10")])
-        .await;
+    let app = TestApp::spawn_with(db, &[BEHIND_PROXY, ("LOGIN_ADDRESS_MAX_FAILURES", "10")]).await;
     let own = "mallory@evil.example";
     register(&app, own).await;
     let address = "203.0.113.66";
@@ -147,7 +146,10 @@ async fn an_attackers_own_logins_do_not_wash_the_address_key(db: Db) {
     }
     let (retry_after, _) =
         assert_throttled(login_from(&app, address, "target10@doe.com", WRONG).await).await;
-    assert!((3_500..=3_600).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(
+        (3_500..=3_600).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
     // Their own account, a known pair there, still logs in.
     assert_eq!(login_from(&app, address, own, PASSWORD).await.status(), 200);
 }
@@ -160,18 +162,26 @@ async fn spraying_from_one_address_is_stopped_at_the_address_budget(db: Db) {
     let sprayer = "203.0.113.50";
     let owner = "owner@doe.com";
     register(&app, owner).await;
-    assert_eq!(login_from(&app, sprayer, owner, PASSWORD).await.status(), 200);
+    assert_eq!(
+        login_from(&app, sprayer, owner, PASSWORD).await.status(),
+        200
+    );
     for n in 0..100 {
         let guess = login_from(&app, sprayer, &format!("user{n}@doe.com"), "Summer2026!").await;
         assert_eq!(guess.status(), 401, "guess {n}");
     }
     let (retry_after, _) =
-        assert_throttled(login_from(&app, sprayer, "user100@doe.com", "Summer2026!").await)
-            .await;
-    assert!((3_500..=3_600).contains(&retry_after), "Retry-After {retry_after}");
+        assert_throttled(login_from(&app, sprayer, "user100@doe.com", "Summer2026!").await).await;
+    assert!(
+        (3_500..=3_600).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
     let elsewhere = login_from(&app, "198.51.100.1", "user100@doe.com", "Summer2026!").await;
     assert_error(elsewhere, 401, "invalid_credentials").await;
-    assert_eq!(login_from(&app, sprayer, owner, PASSWORD).await.status(), 200);
+    assert_eq!(
+        login_from(&app, sprayer, owner, PASSWORD).await.status(),
+        200
+    );
 }
 
 /// Guessing one account from 25 addresses (default account key: 20) is stopped by the account

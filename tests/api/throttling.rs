@@ -182,7 +182,10 @@ async fn a_client_address_is_locked_across_emails_and_cannot_spoof_its_way_out(d
     let (retry_after, _) =
         assert_throttled(login_from(&app, "198.51.100.77", EMAIL, PASSWORD).await).await;
     // Until the window has room again: the oldest failure leaves it an hour after it came.
-    assert!((3_500..=3_600).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(
+        (3_500..=3_600).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
     assert_throttled(app.login(EMAIL, PASSWORD).await).await;
 }
 

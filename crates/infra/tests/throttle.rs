@@ -252,7 +252,13 @@ async fn a_known_pair_is_exempt_from_the_account_and_address_keys(db: TestDataba
     locked_until(admit(&store, &keys("owner", "198.51.100.50"), t0()).await);
     // …and someone sharing the owner's address fills its window.
     for n in 0..12 {
-        fail(&store, &keys(&format!("sprayed{n}"), "203.0.113.5"), 1, t0()).await;
+        fail(
+            &store,
+            &keys(&format!("sprayed{n}"), "203.0.113.5"),
+            1,
+            t0(),
+        )
+        .await;
     }
     locked_until(admit(&store, &keys("stranger", "203.0.113.5"), t0()).await);
     // The owner at home is let through, counted on neither key 2 nor key 3.
@@ -325,7 +331,14 @@ async fn the_latest_lock_of_several_keys_is_reported(db: TestDatabase) {
         t0() + TimeDelta::minutes(2)
     );
     // A locked attempt counted on neither key: the account unlocks after one minute still.
-    admitted(admit(&store, &keys("a", "192.0.2.99"), t0() + TimeDelta::minutes(1)).await);
+    admitted(
+        admit(
+            &store,
+            &keys("a", "192.0.2.99"),
+            t0() + TimeDelta::minutes(1),
+        )
+        .await,
+    );
 }
 
 async fn quiet_keys_are_forgotten(db: TestDatabase) {
@@ -353,10 +366,7 @@ async fn a_completed_reset_clears_the_account_key(db: TestDatabase) {
         fail(&store, &keys("victim", &format!("198.51.100.{n}")), 1, t0()).await;
     }
     locked_until(admit(&store, &keys("victim", "203.0.113.1"), t0()).await);
-    store
-        .clear_account("victim@example.com")
-        .await
-        .unwrap();
+    store.clear_account("victim@example.com").await.unwrap();
     admitted(admit(&store, &keys("victim", "203.0.113.1"), t0()).await);
 }
 
@@ -368,21 +378,33 @@ async fn a_budget_allows_its_max_per_window(db: TestDatabase) {
     };
     for _ in 0..3 {
         assert_eq!(
-            store.spend("ceremony:192.0.2.1", &limit, t0()).await.unwrap(),
+            store
+                .spend("ceremony:192.0.2.1", &limit, t0())
+                .await
+                .unwrap(),
             Spend::Spent
         );
     }
     assert_eq!(
-        store.spend("ceremony:192.0.2.1", &limit, t0()).await.unwrap(),
+        store
+            .spend("ceremony:192.0.2.1", &limit, t0())
+            .await
+            .unwrap(),
         Spend::ExhaustedUntil(t0() + TimeDelta::minutes(1))
     );
     assert_eq!(
-        store.spend("ceremony:192.0.2.2", &limit, t0()).await.unwrap(),
+        store
+            .spend("ceremony:192.0.2.2", &limit, t0())
+            .await
+            .unwrap(),
         Spend::Spent
     );
     let later = t0() + TimeDelta::minutes(1);
     assert_eq!(
-        store.spend("ceremony:192.0.2.1", &limit, later).await.unwrap(),
+        store
+            .spend("ceremony:192.0.2.1", &limit, later)
+            .await
+            .unwrap(),
         Spend::Spent
     );
 }

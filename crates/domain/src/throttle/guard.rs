@@ -9,9 +9,8 @@ use crate::session::ClientInfo;
 use crate::values::Email;
 
 use super::{
-    budget_key, retry_after_secs, AddressKey, Admission, AdmittedAttempt, AttemptKeys,
-    CounterKind, InFlight, InFlightPass, LoginThrottle, Settlement, Spend, ThrottlePolicy,
-    WindowLimit,
+    budget_key, retry_after_secs, AddressKey, Admission, AdmittedAttempt, AttemptKeys, CounterKind,
+    InFlight, InFlightPass, LoginThrottle, Settlement, Spend, ThrottlePolicy, WindowLimit,
 };
 
 /// Why an attempt or a request was not let through.
@@ -35,7 +34,11 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    pub fn new(store: Arc<dyn LoginThrottle>, policy: ThrottlePolicy, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<dyn LoginThrottle>,
+        policy: ThrottlePolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             store,
             policy,
@@ -220,7 +223,11 @@ mod tests {
             .expect_spend()
             .withf(|key, _, _| key == "ceremony:192.0.2.2")
             .times(1)
-            .returning(|_, _, _| Ok(Spend::ExhaustedUntil(now() + TimeDelta::milliseconds(1_500))));
+            .returning(|_, _, _| {
+                Ok(Spend::ExhaustedUntil(
+                    now() + TimeDelta::milliseconds(1_500),
+                ))
+            });
         let limit = WindowLimit {
             max: 60,
             window: TimeDelta::minutes(1),
@@ -265,8 +272,20 @@ mod tests {
         let throttle = Throttle::new(Arc::new(store), ThrottlePolicy::default(), clock());
         let email = Email::parse("ann@example.com").unwrap();
         let keys = AttemptKeys::account(&email, &client("192.0.2.1"));
-        throttle.begin(keys.clone()).await.unwrap().succeeded().await.unwrap();
-        throttle.begin(keys.clone()).await.unwrap().refund().await.unwrap();
+        throttle
+            .begin(keys.clone())
+            .await
+            .unwrap()
+            .succeeded()
+            .await
+            .unwrap();
+        throttle
+            .begin(keys.clone())
+            .await
+            .unwrap()
+            .refund()
+            .await
+            .unwrap();
         // A failure settles nothing: it was counted when it began.
         throttle.begin(keys).await.unwrap().failed();
         assert_eq!(throttle.in_flight.tracked_keys(), 0);

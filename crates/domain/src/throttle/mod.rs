@@ -29,9 +29,7 @@ mod policy;
 pub use guard::{AddressBudget, CountedAttempt, Throttle, ThrottleError};
 pub use in_flight::{InFlight, InFlightPass};
 pub use keys::{account_key, budget_key, AddressKey, AttemptKeys};
-pub use policy::{
-    retry_after_secs, round_up_to_millis, CounterKind, ThrottlePolicy, WindowLimit,
-};
+pub use policy::{retry_after_secs, round_up_to_millis, CounterKind, ThrottlePolicy, WindowLimit};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -67,7 +65,9 @@ pub struct AdmittedAttempt {
 pub enum Admission {
     Admitted(AdmittedAttempt),
     /// A key is locked (or key 3's window is full) until then; nothing was counted.
-    Locked { until: DateTime<Utc> },
+    Locked {
+        until: DateTime<Utc>,
+    },
 }
 
 /// How an admitted attempt ended, when not as the failure it was counted as.

@@ -89,7 +89,11 @@ fn admit(
         let mut counted = Vec::new();
         let pair = keys.pair_key();
         if let Some(pair) = &pair {
-            counted.push((CounterKind::Pair, pair.clone(), counters::count(conn, pair, at)?));
+            counted.push((
+                CounterKind::Pair,
+                pair.clone(),
+                counters::count(conn, pair, at)?,
+            ));
         }
         // Read under the pair's lock: a pair known now stays known for this attempt.
         let known_pair = match &pair {
@@ -228,9 +232,8 @@ fn forget_quiet(
     let counters = counters::forget_quiet(conn, naive(now - policy.forget_after))?;
     let windows = window::forget_expired(conn, now)?;
     let pairs = diesel::delete(
-        login_known_pairs::table.filter(
-            login_known_pairs::last_success_at.le(naive(now - policy.known_pair_ttl)),
-        ),
+        login_known_pairs::table
+            .filter(login_known_pairs::last_success_at.le(naive(now - policy.known_pair_ttl))),
     )
     .execute(conn)?;
     Ok(counters + windows + pairs)
