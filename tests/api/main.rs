@@ -25,5 +25,7 @@ mod hash_upgrade;
 mod log_hygiene;
 mod password_policy;
 mod response_hardening;
+mod slow_clients;
 mod throttle_keys;
+mod token_hardening;
 mod throttling;

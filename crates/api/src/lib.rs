@@ -48,6 +48,9 @@ pub struct ApiSettings {
     /// Accepted schemes in that header, matched case-insensitively.
     pub auth_schemes: Vec<String>,
     pub max_body_bytes: usize,
+    /// The whole body must arrive within this long of the request reaching its handler
+    /// (`REQUEST_BODY_TIMEOUT`): then 408 `request_timeout`, connection closed.
+    pub body_timeout: std::time::Duration,
     /// Peers whose `X-Forwarded-For` is believed (see [`client_addr`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins allowed by CORS, as `scheme://host[:port]`; empty: CORS off.
@@ -65,6 +68,7 @@ impl Default for ApiSettings {
             auth_header: AUTHORIZATION,
             auth_schemes: vec!["Bearer".into()],
             max_body_bytes: 64 * 1024,
+            body_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
             jwks: serde_json::json!({ "keys": [] }),
@@ -179,4 +183,5 @@ pub fn scope(
         .wrap(cors)
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(hardening::respond_hardened))
+        .wrap(from_fn(hardening::close_after_refused_body))
 }
