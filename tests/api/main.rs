@@ -25,6 +25,7 @@ mod hash_upgrade;
 mod log_hygiene;
 mod password_policy;
 mod response_hardening;
+mod credential_race;
 mod slow_clients;
 mod throttle_keys;
 mod token_hardening;
