@@ -183,9 +183,18 @@ async fn logs_never_contain_a_password_a_hash_or_a_token(db: Db) {
 
     // Secrets in query strings: the link a reset mail carries, and what careless clients send.
     const QUERY_SECRETS: [(&str, &str); 3] = [
-        ("/reset-password?token=", "QueryResetToken0123456789abcdefABCDEF"),
-        ("/users/me?access_token=", "QueryAccessToken0123456789abcdef"),
-        ("/login?email=john%40doe.com&password=", "QueryPassword0123456789"),
+        (
+            "/reset-password?token=",
+            "QueryResetToken0123456789abcdefABCDEF",
+        ),
+        (
+            "/users/me?access_token=",
+            "QueryAccessToken0123456789abcdef",
+        ),
+        (
+            "/login?email=john%40doe.com&password=",
+            "QueryPassword0123456789",
+        ),
     ];
     for (path, secret) in QUERY_SECRETS {
         let response = client

@@ -21,12 +21,12 @@ mod profile;
 mod sessions;
 mod tokens;
 // Attack resistance.
+mod credential_race;
 mod hash_upgrade;
 mod log_hygiene;
 mod password_policy;
 mod response_hardening;
-mod credential_race;
 mod slow_clients;
 mod throttle_keys;
-mod token_hardening;
 mod throttling;
+mod token_hardening;

@@ -49,7 +49,10 @@ async fn a_body_that_does_not_arrive_in_time_gets_408_and_the_connection_closes(
     .unwrap();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
     // Answered and closed by the server (not by our 10 s read timeout).
     assert!(waited < Duration::from_secs(5), "took {waited:?}");
 }
@@ -67,8 +70,12 @@ async fn after_a_413_the_rest_of_a_huge_chunked_body_is_not_read(db: Db) {
             )
             .unwrap();
         let chunk = vec![b' '; 16 * 1024];
-        let framed = [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk, b"\r\n".to_vec()]
-            .concat();
+        let framed = [
+            format!("{:x}\r\n", chunk.len()).into_bytes(),
+            chunk,
+            b"\r\n".to_vec(),
+        ]
+        .concat();
         let mut written = 0;
         while written < HUGE {
             if writer.write_all(&framed).is_err() {
@@ -84,9 +91,15 @@ async fn after_a_413_the_rest_of_a_huge_chunked_body_is_not_read(db: Db) {
     let written = written.await.unwrap();
     eprintln!("{written} bytes of a {HUGE}-byte body were sent before the server hung up");
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains("\"code\":\"payload_too_large\""), "{answer}");
+    assert!(
+        answer.contains("\"code\":\"payload_too_large\""),
+        "{answer}"
+    );
     // The server hung up: far less than the whole stream could be sent.
-    assert!(written < HUGE / 4, "{written} bytes were accepted after the 413");
+    assert!(
+        written < HUGE / 4,
+        "{written} bytes were accepted after the 413"
+    );
 }
 
 crate::on_both_databases!(

@@ -114,7 +114,11 @@ pub fn access_log() -> actix_web::middleware::Logger {
 }
 
 type BodyStream = std::pin::Pin<
-    Box<dyn futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>>>,
+    Box<
+        dyn futures_util::Stream<
+            Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>,
+        >,
+    >,
 >;
 
 /// The request's payload, shared between the handler (which reads it) and

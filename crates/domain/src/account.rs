@@ -217,7 +217,13 @@ impl AccountService {
         };
         let ended = self
             .users
-            .change_password(user.id, principal.session_id, &hash, now, Some(session.clone()))
+            .change_password(
+                user.id,
+                principal.session_id,
+                &hash,
+                now,
+                Some(session.clone()),
+            )
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
         let tokens = self.issuer.issue_pair(&session, session.refresh_jti, now)?;

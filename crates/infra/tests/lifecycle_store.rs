@@ -425,7 +425,10 @@ async fn password_change_from_an_ended_session_writes_nothing(db: TestDatabase) 
             .unwrap(),
         None
     );
-    assert_eq!(user_state(&store, ann.id).await.unwrap().password_hash, new_hash);
+    assert_eq!(
+        user_state(&store, ann.id).await.unwrap().password_hash,
+        new_hash
+    );
     assert!(session_state(&store, loser.id).await.is_none());
     assert!(session_state(&store, winner.id)
         .await

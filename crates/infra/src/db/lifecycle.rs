@@ -173,42 +173,43 @@ impl Database {
         let (id, hash, now) = (id.to_string(), hash.as_str().to_owned(), naive(now));
         let caller = caller.to_string();
         let fresh = fresh.as_ref().map(SessionRow::from);
-        let outcome = self.run(move |conn| {
-            conn.transaction::<_, StoreError, _>(|conn| {
-                // The user's row first: concurrent changes of one user queue here…
-                let updated = diesel::update(users::table.find(&id))
-                    .set((
-                        users::password_hash.eq(&hash),
-                        users::password_changed_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                if updated == 0 {
-                    return Ok(None);
-                }
-                // …and each one after the first finds its session revoked by it.
-                let caller_live: i64 = sessions::table
-                    .filter(sessions::id.eq(&caller))
-                    .filter(sessions::user_id.eq(&id))
-                    .filter(sessions::revoked_at.is_null())
-                    .filter(sessions::expires_at.gt(now))
-                    .count()
-                    .get_result(conn)?;
-                if caller_live == 0 {
-                    return Err(diesel::result::Error::RollbackTransaction.into());
-                }
-                let revoked = revoke_all_of(conn, &id, now)?;
-                if let Some(row) = &fresh {
-                    if row.user_id != id {
-                        return Err(Fault::internal("fresh session of another user").into());
-                    }
-                    diesel::insert_into(sessions::table)
-                        .values(row)
+        let outcome = self
+            .run(move |conn| {
+                conn.transaction::<_, StoreError, _>(|conn| {
+                    // The user's row first: concurrent changes of one user queue here…
+                    let updated = diesel::update(users::table.find(&id))
+                        .set((
+                            users::password_hash.eq(&hash),
+                            users::password_changed_at.eq(now),
+                        ))
                         .execute(conn)?;
-                }
-                Ok(Some(revoked))
+                    if updated == 0 {
+                        return Ok(None);
+                    }
+                    // …and each one after the first finds its session revoked by it.
+                    let caller_live: i64 = sessions::table
+                        .filter(sessions::id.eq(&caller))
+                        .filter(sessions::user_id.eq(&id))
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now))
+                        .count()
+                        .get_result(conn)?;
+                    if caller_live == 0 {
+                        return Err(diesel::result::Error::RollbackTransaction.into());
+                    }
+                    let revoked = revoke_all_of(conn, &id, now)?;
+                    if let Some(row) = &fresh {
+                        if row.user_id != id {
+                            return Err(Fault::internal("fresh session of another user").into());
+                        }
+                        diesel::insert_into(sessions::table)
+                            .values(row)
+                            .execute(conn)?;
+                    }
+                    Ok(Some(revoked))
+                })
             })
-        })
-        .await;
+            .await;
         match outcome {
             Err(StoreError::Query(diesel::result::Error::RollbackTransaction)) => Ok(None),
             other => other.map_err(Fault::from),
