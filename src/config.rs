@@ -44,7 +44,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("MAX_BODY_BYTES", "65536", "largest request body accepted"),
     ("DATABASE_POOL_SIZE", "10", "connections in the pool"),
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
-    ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (PostgreSQL only, invalidated by LISTEN/NOTIFY); 0 turns it off"),
+    ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (invalidated by LISTEN/NOTIFY on PostgreSQL, a polled change log on SQLite); 0 turns it off"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
     ("PRUNE_INTERVAL", "1h", "how often serve deletes ended sessions; 0 turns it off"),

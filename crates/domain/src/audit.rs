@@ -131,9 +131,13 @@ impl AuditLog for NoAuditLog {
     async fn list_for_user(
         &self,
         _user_id: UserId,
+        _start: crate::listing::Start,
         _limit: u32,
-        _offset: u32,
-    ) -> Result<(Vec<AuditEvent>, u64), crate::Fault> {
-        Ok((Vec::new(), 0))
+    ) -> Result<Vec<AuditEvent>, crate::Fault> {
+        Ok(Vec::new())
+    }
+
+    async fn count_for_user(&self, _user_id: UserId) -> Result<u64, crate::Fault> {
+        Ok(0)
     }
 }
