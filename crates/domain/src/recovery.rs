@@ -22,6 +22,7 @@ use crate::error::Fault;
 use crate::mail::{MailIntent, MailMessage, MailOutbox, Mailer, QueuedMail};
 use crate::policy::{PasswordPolicy, PolicyContext};
 use crate::ports::{Clock, PasswordHasher, UserRepository};
+use crate::throttle::Throttle;
 use crate::user::{User, UserId};
 use crate::values::{Email, Password, PasswordHash, ValueError};
 
@@ -310,6 +311,8 @@ pub struct RecoveryService {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     policy: RecoveryPolicy,
+    /// Cleared of the account's key when a reset completes.
+    throttle: Option<Throttle>,
 }
 
 /// The ports [`RecoveryService`] is built from.
@@ -334,7 +337,15 @@ impl RecoveryService {
             hasher: ports.hasher,
             clock: ports.clock,
             policy,
+            throttle: None,
         }
+    }
+
+    /// A completed password reset clears the account's login throttle key (key 2): the owner
+    /// who proved they hold the mailbox is not kept out by a stranger's guesses.
+    pub fn with_login_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(throttle);
+        self
     }
 
     pub fn policy(&self) -> &RecoveryPolicy {
@@ -435,6 +446,14 @@ impl RecoveryService {
             .await?;
         if !redeemed {
             return Err(ResetPasswordError::InvalidToken);
+        }
+        if let Some(throttle) = &self.throttle {
+            if let Err(fault) = throttle.clear_account(&user.email).await {
+                log::warn!(
+                    "password of user {} reset, but its login throttle key was not cleared: {fault}",
+                    user.id
+                );
+            }
         }
         Ok(user.id)
     }
