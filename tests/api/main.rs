@@ -27,4 +27,5 @@ mod hash_upgrade;
 mod log_hygiene;
 mod password_policy;
 mod response_hardening;
+mod throttle_keys;
 mod throttling;

@@ -25,7 +25,7 @@ pub use error::Fault;
 pub use policy::{PasswordPolicy, PolicyContext};
 pub use service::{AuthService, TokenPolicy};
 pub use session::{ClientInfo, Principal, Session, SessionId};
-pub use throttle::{LoginThrottle, ThrottleKey, ThrottlePolicy};
+pub use throttle::{LoginThrottle, Throttle, ThrottlePolicy};
 pub use token::{Claims, TokenKind, TokenPair};
 pub use user::{AccountKind, NewUser, Role, User, UserId};
 pub use values::{Email, Password, PasswordHash, PersonName, Username, ValueError};

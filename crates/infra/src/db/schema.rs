@@ -102,3 +102,21 @@ diesel::table! {
         failed_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    /// Sliding windows of the throttle (key 3, per-address budgets): `events` are the times
+    /// (epoch milliseconds, comma-separated, ascending) still inside the window.
+    throttle_windows (window_key) {
+        window_key -> Text,
+        events -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Account + address pairs that logged in successfully (exempt from keys 2 and 3).
+    login_known_pairs (pair_key) {
+        pair_key -> Text,
+        last_success_at -> Timestamp,
+    }
+}
