@@ -16,8 +16,8 @@ use auth_domain::recovery::RecoveryPolicy;
 use auth_domain::throttle::WindowLimit;
 use auth_domain::{ThrottlePolicy, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
+use auth_infra::jwt::is_hmac;
 use auth_infra::jwt::{parse_algorithm, PemKey, PemKeys, MIN_SECRET_BYTES};
-use auth_infra::jwt_keys::is_hmac;
 use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
 use ipnet::IpNet;
@@ -46,7 +46,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("REQUEST_BODY_TIMEOUT", "10s", "the whole request body must arrive within this long, else 408 request_timeout and the connection is closed"),
     ("DATABASE_POOL_SIZE", "10", "connections in the pool"),
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
-    ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (PostgreSQL only, invalidated by LISTEN/NOTIFY); 0 turns it off"),
+    ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (invalidated by LISTEN/NOTIFY on PostgreSQL, a polled change log on SQLite); 0 turns it off"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
     ("PRUNE_INTERVAL", "1h", "how often serve deletes ended sessions; 0 turns it off"),

@@ -14,9 +14,11 @@ mod recovery;
 mod refresh;
 mod registration;
 mod seed_flow;
+mod session_cache;
 
 mod admin;
 mod lifecycle_support;
+mod listings;
 mod profile;
 mod sessions;
 mod tokens;

@@ -8,6 +8,7 @@ pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod error;
+pub mod listing;
 pub mod mail;
 pub mod maintenance;
 pub mod policy;

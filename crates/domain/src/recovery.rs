@@ -504,8 +504,13 @@ impl RecoveryService {
                 // Nobody received this token: it must not stay usable. A failure here only
                 // leaves a token whose secret no one knows, which expires.
                 let _ = self.tokens.delete_token(&digest).await;
-                self.failed(entry, now, error_chain(&error), error.is_permanent())
-                    .await
+                self.failed(
+                    entry,
+                    now,
+                    crate::error::chain(&error),
+                    error.is_permanent(),
+                )
+                .await
             }
         }
     }
@@ -604,22 +609,6 @@ impl RecoveryService {
     }
 }
 
-/// `error: cause: cause…`, for the outbox's last error and the log. A cause some error already
-/// printed as part of its own message (lettre's do) is not repeated.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !chain.ends_with(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        source = cause.source();
-    }
-    chain
-}
-
 /// `24 hours`, `1 hour`, `30 minutes`.
 fn human(ttl: TimeDelta) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
@@ -709,7 +698,7 @@ mod tests {
         struct Echoing(#[source] std::io::Error);
         let error = crate::mail::MailError::transient(Echoing(std::io::Error::other("refused")));
         assert_eq!(
-            error_chain(&error),
+            crate::error::chain(&error),
             "transient mail failure: connection error: refused"
         );
     }

@@ -313,7 +313,7 @@ impl AuthService {
             Err(fault) => log::warn!(
                 "could not upgrade the password hash of user {}: {}",
                 user.id,
-                cause_chain(&fault)
+                crate::error::chain(&fault)
             ),
         }
     }
@@ -464,18 +464,6 @@ impl AuthService {
             expires_in: (access.expires_at - now).num_seconds(),
         })
     }
-}
-
-/// `error: cause: cause…`, for the log.
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 /// `live_session`'s outcome, convertible into either caller's error.

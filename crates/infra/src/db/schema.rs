@@ -58,6 +58,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row (id 1): how many users there are, kept by triggers.
+    user_count (id) {
+        id -> Integer,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Login failure counters (see `auth_domain::throttle`).
     login_attempts (throttle_key) {
         throttle_key -> Text,
