@@ -161,7 +161,7 @@ pub fn sign_with_header(header: &serde_json::Value, claims: &impl Serialize) -> 
 
 /// The `kid` of the test server's tokens.
 pub fn test_kid() -> String {
-    auth_infra::jwt_keys::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
+    auth_infra::jwt::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
         .expect("key ring")
         .signing_kid()
         .to_owned()
