@@ -288,7 +288,7 @@ impl Application {
             App::new()
                 .app_data(metrics.clone())
                 .wrap(from_fn(observability::observe))
-                .wrap(auth_api::hardening::access_log())
+                .wrap(auth_api::access_log::middleware())
                 .service(auth_api::scope("", web::Data::new(api)))
         })
         .shutdown_timeout(30)

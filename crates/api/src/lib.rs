@@ -9,6 +9,7 @@
 //!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
 //! ```
 
+pub mod access_log;
 pub mod client_addr;
 pub mod dto;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod middleware;
 pub mod observability;
 pub mod openapi;
 pub mod recovery;
+pub mod refused_body;
 pub mod well_known;
 
 use std::sync::Arc;
@@ -184,5 +186,5 @@ pub fn scope(
         .wrap(cors)
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(hardening::respond_hardened))
-        .wrap(from_fn(hardening::close_after_refused_body))
+        .wrap(from_fn(refused_body::close_after_refused_body))
 }
