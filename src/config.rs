@@ -12,6 +12,7 @@ use std::time::Duration;
 use actix_web::http::header::HeaderName;
 use auth_api::hardening::parse_origin;
 use auth_api::ApiSettings;
+use auth_domain::mail_budget::MailLimits;
 use auth_domain::recovery::RecoveryPolicy;
 use auth_domain::throttle::WindowLimit;
 use auth_domain::{ThrottlePolicy, TokenPolicy};
@@ -70,6 +71,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("PASSWORD_RESET_TTL", "1h", "lifetime of a password-reset link"),
     ("MAIL_MAX_ATTEMPTS", "6", "delivery attempts per mail before it is given up"),
     ("MAIL_RETRY_DELAY", "30s", "wait after a failed attempt, doubled after each further one (at most 1h)"),
+    ("MAIL_MIN_INTERVAL", "1m", "per kind (verification, reset), account and requesting address: at most one mail per this long; 0 turns it off"),
+    ("MAIL_MAX_PER_DAY", "10", "per kind, account and requesting address: at most this many mails a day (beyond: the same 202, no mail)"),
     ("MAIL_POLL_INTERVAL", "5s", "how often the outbox is checked for due mail (new mail is sent at once)"),
 ];
 
@@ -141,6 +144,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Token lifetimes, link base and retry policy of verification and reset mail.
     pub recovery: RecoveryPolicy,
+    /// `MAIL_MIN_INTERVAL`, `MAIL_MAX_PER_DAY`.
+    pub mail_limits: MailLimits,
     /// `JWT_PRIVATE_KEY_FILE`, with an asymmetric algorithm.
     pub private_key_file: Option<PathBuf>,
     /// `JWT_PUBLIC_KEY_FILES`, with an asymmetric algorithm.
@@ -460,6 +465,15 @@ impl Config {
         if !(1..=100).contains(&max_attempts) {
             return Err(invalid("MAIL_MAX_ATTEMPTS", "must be between 1 and 100"));
         }
+        let max_per_day = number("MAIL_MAX_PER_DAY", 10)?;
+        if !(1..=1_000).contains(&max_per_day) {
+            return Err(invalid("MAIL_MAX_PER_DAY", "must be between 1 and 1000"));
+        }
+        let mail_limits = MailLimits {
+            min_interval: TimeDelta::from_std(duration("MAIL_MIN_INTERVAL", "1m", true)?)
+                .map_err(|_| invalid("MAIL_MIN_INTERVAL", "is too long"))?,
+            max_per_day: max_per_day as u32,
+        };
         let recovery = RecoveryPolicy {
             verify_email_ttl: ttl("VERIFY_EMAIL_TTL", "24h")?,
             password_reset_ttl: ttl("PASSWORD_RESET_TTL", "1h")?,
@@ -506,6 +520,7 @@ impl Config {
             ceremony_budget: throttle.ceremony_budget,
             mail,
             recovery,
+            mail_limits,
             private_key_file,
             public_key_files,
         })

@@ -28,6 +28,7 @@ use auth_domain::{
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
 use auth_domain::mail::{MailOutbox, Mailer};
+use auth_domain::mail_budget::MailBudget;
 use auth_domain::recovery::{OneTimeTokenRepository, RecoveryPorts, RecoveryService};
 use auth_infra::mail::{
     parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, MailSetupError, SmtpMailer,
@@ -155,11 +156,16 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
             mailer: mailer(config)?,
             secrets: Arc::new(RandomSecretGenerator),
             hasher: hasher.clone(),
-            clock,
+            clock: clock.clone(),
         },
         config.recovery.clone(),
     )
-    .with_login_throttle(throttle.clone());
+    .with_login_throttle(throttle.clone())
+    .with_mail_budget(MailBudget::new(
+        store.clone() as Arc<dyn LoginThrottle>,
+        config.mail_limits,
+        clock.clone(),
+    ));
     Ok(Components {
         service,
         database,

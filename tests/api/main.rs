@@ -26,6 +26,7 @@ mod tokens;
 mod credential_race;
 mod hash_upgrade;
 mod log_hygiene;
+mod mail_flood;
 mod password_policy;
 mod response_hardening;
 mod slow_clients;

@@ -26,14 +26,18 @@ const PUBLIC_URL: &str = "https://app.example.com/account";
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A folder for the server's `.eml` files, removed on drop.
-struct MailDir(PathBuf);
+pub(crate) struct MailDir(PathBuf);
 
 impl MailDir {
-    fn new() -> Self {
+    pub(crate) fn dir(&self) -> String {
+        self.0.to_str().unwrap().to_owned()
+    }
+
+    pub(crate) fn new() -> Self {
         Self(std::env::temp_dir().join(format!("auth-e2e-mail-{}", Uuid::new_v4().simple())))
     }
 
-    fn files(&self) -> Vec<PathBuf> {
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(&self.0) else {
             return Vec::new();
         };
@@ -46,7 +50,7 @@ impl MailDir {
     }
 
     /// Waits for the `count`-th mail and returns all of them, oldest first.
-    async fn wait_for(&self, count: usize) -> Vec<Mail> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<Mail> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let files = self.files();
@@ -74,7 +78,7 @@ impl Drop for MailDir {
 
 /// A mail as an independent RFC 5322 parser reads it.
 #[derive(Debug)]
-struct Mail {
+pub(crate) struct Mail {
     to: String,
     from: String,
     subject: String,
@@ -114,31 +118,36 @@ impl Mail {
             .collect()
     }
 
-    fn reset_token(&self) -> String {
+    pub(crate) fn reset_token(&self) -> String {
         assert_eq!(self.subject, "Reset your password");
         self.token("/reset-password")
     }
 
-    fn verification_token(&self) -> String {
+    pub(crate) fn verification_token(&self) -> String {
         assert_eq!(self.subject, "Confirm your email address");
         self.token("/verify-email")
     }
 }
 
-fn mail_settings<'a>(mail_dir: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn mail_settings<'a>(
+    mail_dir: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
     let mut settings = vec![
         ("MAIL_DIR", mail_dir),
         ("PUBLIC_URL", PUBLIC_URL),
         ("MAIL_FROM", "Accounts <accounts@example.com>"),
         ("MAIL_POLL_INTERVAL", "1s"),
         ("MAIL_RETRY_DELAY", "1s"),
+        // Several mails in a row to one address (the budget itself: `mail_flood`).
+        ("MAIL_MIN_INTERVAL", "0"),
     ];
     settings.extend_from_slice(extra);
     settings
 }
 
 /// A server writing its mail into a fresh folder.
-async fn spawn_with_mail(db: Db) -> (TestApp, MailDir) {
+pub(crate) async fn spawn_with_mail(db: Db) -> (TestApp, MailDir) {
     let mail = MailDir::new();
     let dir = mail.0.to_str().unwrap().to_owned();
     let app = TestApp::spawn_with(db, &mail_settings(&dir, &[])).await;
@@ -187,7 +196,7 @@ fn outbox(app: &TestApp) -> Vec<OutboxEntry> {
 }
 
 /// Waits until the worker has handled every outbox entry.
-async fn wait_for_empty_outbox(app: &TestApp) {
+pub(crate) async fn wait_for_empty_outbox(app: &TestApp) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !outbox(app).is_empty() {
         assert!(
@@ -198,12 +207,12 @@ async fn wait_for_empty_outbox(app: &TestApp) {
     }
 }
 
-async fn request_reset(app: &TestApp, email: &str) -> Response {
+pub(crate) async fn request_reset(app: &TestApp, email: &str) -> Response {
     app.post_json("/password-reset/request", &json!({ "email": email }))
         .await
 }
 
-async fn confirm_reset(app: &TestApp, token: &str, password: &str) -> Response {
+pub(crate) async fn confirm_reset(app: &TestApp, token: &str, password: &str) -> Response {
     app.post_json(
         "/password-reset/confirm",
         &json!({ "token": token, "new_password": password }),
@@ -211,7 +220,7 @@ async fn confirm_reset(app: &TestApp, token: &str, password: &str) -> Response {
     .await
 }
 
-async fn post_with_token(app: &TestApp, path: &str, access: &str) -> Response {
+pub(crate) async fn post_with_token(app: &TestApp, path: &str, access: &str) -> Response {
     app.client
         .post(app.url(path))
         .bearer_auth(access)
@@ -220,7 +229,7 @@ async fn post_with_token(app: &TestApp, path: &str, access: &str) -> Response {
         .unwrap()
 }
 
-async fn assert_accepted(response: Response) {
+pub(crate) async fn assert_accepted(response: Response) {
     assert_eq!(response.status(), 202);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({ "status": "accepted" }));

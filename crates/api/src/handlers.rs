@@ -36,7 +36,7 @@ fn trusted_proxies(req: &HttpRequest) -> &[ipnet::IpNet] {
         .map_or(&[], |api| api.settings.trusted_proxies.as_slice())
 }
 
-fn client_info(req: &HttpRequest) -> ClientInfo {
+pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
         user_agent: req
             .headers()

@@ -11,7 +11,7 @@
 //! An unknown, used, expired or superseded token is 400 `invalid_token`.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use auth_domain::recovery::{ResetPasswordError, VerifyEmailError};
 use auth_domain::{Email, Password, Principal, ValueError};
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use crate::dto::{Fields, UserOut};
 use crate::error::{ApiError, FieldError};
 use crate::extract::JsonBody;
+use crate::handlers::client_info;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use crate::openapi::{ErrorBody, StatusOut};
 use crate::AuthApi;
@@ -125,11 +126,12 @@ pub struct ResetConfirmBody {
 )]
 pub async fn request_email_verification(
     api: Api,
+    req: HttpRequest,
     principal: web::ReqData<Principal>,
 ) -> Result<HttpResponse, ApiError> {
     let outcome = api
         .recovery
-        .request_email_verification(&principal.user)
+        .request_email_verification_from(&principal.user, &client_info(&req))
         .await?;
     log::info!(
         "email verification requested: user {} ({outcome:?})",
@@ -186,6 +188,7 @@ pub async fn verify_email(
 )]
 pub async fn request_password_reset(
     api: Api,
+    req: HttpRequest,
     JsonBody(body): JsonBody<ResetRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::default();
@@ -194,7 +197,10 @@ pub async fn request_password_reset(
     });
     let email = fields.finish_with(email)?;
     // Nothing about the account is looked at here: the same write happens for every email.
-    api.recovery.request_password_reset(&email).await?;
+    // Within the mail budget of this email and requester; beyond it, the same 202.
+    api.recovery
+        .request_password_reset_from(&email, &client_info(&req))
+        .await?;
     Ok(accepted())
 }
 

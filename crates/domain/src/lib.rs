@@ -10,6 +10,7 @@ pub mod audit;
 pub mod error;
 pub mod listing;
 pub mod mail;
+pub mod mail_budget;
 pub mod maintenance;
 pub mod policy;
 pub mod ports;

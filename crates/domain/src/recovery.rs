@@ -20,8 +20,10 @@ use uuid::Uuid;
 
 use crate::error::Fault;
 use crate::mail::{MailIntent, MailMessage, MailOutbox, Mailer, QueuedMail};
+use crate::mail_budget::MailBudget;
 use crate::policy::{PasswordPolicy, PolicyContext};
 use crate::ports::{Clock, PasswordHasher, UserRepository};
+use crate::session::ClientInfo;
 use crate::throttle::Throttle;
 use crate::user::{User, UserId};
 use crate::values::{Email, Password, PasswordHash, ValueError};
@@ -269,6 +271,8 @@ pub enum ResetPasswordError {
 pub enum VerificationRequest {
     Queued,
     AlreadyVerified,
+    /// Beyond the mail budget: nothing queued (answered like `Queued`).
+    OverBudget,
 }
 
 /// What became of one outbox entry in a delivery round.
@@ -313,6 +317,8 @@ pub struct RecoveryService {
     policy: RecoveryPolicy,
     /// Cleared of the account's key when a reset completes.
     throttle: Option<Throttle>,
+    /// How many mails each requester may have sent (none: no limit).
+    mail_budget: Option<MailBudget>,
 }
 
 /// The ports [`RecoveryService`] is built from.
@@ -338,6 +344,27 @@ impl RecoveryService {
             clock: ports.clock,
             policy,
             throttle: None,
+            mail_budget: None,
+        }
+    }
+
+    /// Limits the verification and reset mails per account and requesting address: beyond
+    /// the budget a request is answered as usual and no mail is queued.
+    pub fn with_mail_budget(mut self, budget: MailBudget) -> Self {
+        self.mail_budget = Some(budget);
+        self
+    }
+
+    /// Whether the budget lets `client` have one more mail of `kind` sent to `email`.
+    async fn within_budget(
+        &self,
+        kind: OneTimeTokenKind,
+        email: &Email,
+        client: &ClientInfo,
+    ) -> Result<bool, Fault> {
+        match &self.mail_budget {
+            None => Ok(true),
+            Some(budget) => budget.spend(kind, email, client).await,
         }
     }
 
@@ -358,8 +385,25 @@ impl RecoveryService {
         &self,
         user: &User,
     ) -> Result<VerificationRequest, Fault> {
+        self.request_email_verification_from(user, &ClientInfo::default())
+            .await
+    }
+
+    /// [`RecoveryService::request_email_verification`] by `client`, within the mail budget
+    /// (beyond it: [`VerificationRequest::OverBudget`], nothing queued).
+    pub async fn request_email_verification_from(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<VerificationRequest, Fault> {
         if user.is_verified {
             return Ok(VerificationRequest::AlreadyVerified);
+        }
+        if !self
+            .within_budget(OneTimeTokenKind::VerifyEmail, &user.email, client)
+            .await?
+        {
+            return Ok(VerificationRequest::OverBudget);
         }
         let intent = MailIntent::VerifyEmail {
             user_id: user.id,
@@ -403,6 +447,23 @@ impl RecoveryService {
     /// Queues a reset mail for whichever account has `email`. The same single write happens
     /// whether or not one does: the answer and its timing reveal nothing.
     pub async fn request_password_reset(&self, email: &Email) -> Result<(), Fault> {
+        self.request_password_reset_from(email, &ClientInfo::default())
+            .await
+    }
+
+    /// [`RecoveryService::request_password_reset`] by `client`, within the mail budget
+    /// (kept for the email whether or not an account has it; beyond it nothing is queued).
+    pub async fn request_password_reset_from(
+        &self,
+        email: &Email,
+        client: &ClientInfo,
+    ) -> Result<(), Fault> {
+        if !self
+            .within_budget(OneTimeTokenKind::PasswordReset, email, client)
+            .await?
+        {
+            return Ok(());
+        }
         let intent = MailIntent::PasswordReset {
             email: email.clone(),
         };
