@@ -24,6 +24,7 @@ mod sessions;
 mod tokens;
 // Attack resistance.
 mod credential_race;
+mod email_identity;
 mod hash_upgrade;
 mod log_hygiene;
 mod mail_flood;

@@ -1,6 +1,7 @@
 //! Value types that can only hold valid values: parse, don't validate.
 
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 /// Why a raw value was refused; the message is meant for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,15 +16,50 @@ fn has_control_chars(raw: &str) -> bool {
     raw.chars().any(char::is_control)
 }
 
-/// An email address, trimmed and lower-cased, so equality is case-insensitive.
+/// An email address, trimmed, NFKC-normalised and lower-cased, so that two spellings of one
+/// address (`ｋｅｌｖｉｎ@example.com`, `Kelvin@Example.com`) are one identity. Lower-casing
+/// is not full case folding: `ß` stays `ß`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
+
+/// Bidirectional controls (embeddings, overrides, isolates, marks): they make an address
+/// display as another one.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
 
 impl Email {
     pub const MAX_LEN: usize = 254;
 
+    /// The identity form of an address: trimmed, NFKC, lower-cased (and NFKC again, which
+    /// lower-casing can undo). What is stored, looked up and mailed.
+    pub fn normalise(raw: &str) -> String {
+        let lowered = raw.trim().nfkc().collect::<String>().to_lowercase();
+        lowered.nfkc().collect()
+    }
+
+    /// An address read back from the store, as it was stored (a row written before the
+    /// current rules keeps its spelling rather than failing every read of its user).
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let normalised = raw.trim().to_lowercase();
+        if has_control_chars(raw.trim()) {
+            return Err(refuse("must not contain control characters"));
+        }
+        if raw.chars().any(is_bidi_control) {
+            return Err(refuse("must not contain bidirectional control characters"));
+        }
+        let normalised = Self::normalise(raw);
+        // What the mailer cannot deliver to: a quoted local part (or its escapes), and MIME
+        // encoded words, which a header would decode into something else.
+        if normalised.contains(['"', '\\']) {
+            return Err(refuse("must not have a quoted local part"));
+        }
+        if normalised.contains("=?") {
+            return Err(refuse("must not contain an encoded word (=?…?=)"));
+        }
         if normalised.is_empty() {
             return Err(refuse("must not be empty"));
         }
@@ -33,7 +69,7 @@ impl Email {
                 Self::MAX_LEN
             )));
         }
-        if has_control_chars(&normalised) {
+        if has_control_chars(&normalised) || normalised.chars().any(is_bidi_control) {
             return Err(refuse("must not contain control characters"));
         }
         if !email_address::EmailAddress::is_valid(&normalised) {

@@ -438,6 +438,51 @@ async fn password_change_from_an_ended_session_writes_nothing(db: TestDatabase) 
         .is_none());
 }
 
+/// Deactivating an account kills its outstanding verification and reset links for good: a
+/// reactivation does not bring them back.
+async fn deactivation_deletes_the_users_one_time_tokens(db: TestDatabase) {
+    use auth_domain::recovery::{
+        OneTimeSecret, OneTimeToken, OneTimeTokenKind, OneTimeTokenRepository,
+    };
+    let store = connect(&db);
+    let ann = stored(&store, "ann@example.com", Role::User).await;
+    let bob = stored(&store, "bob@example.com", Role::User).await;
+    let token = |user: &User, kind, secret: &str| OneTimeToken {
+        digest: OneTimeSecret::new(secret.into()).digest(),
+        kind,
+        user_id: user.id,
+        email: user.email.clone(),
+        password_fingerprint: None,
+        created_at: now(),
+        expires_at: now() + TimeDelta::hours(1),
+        used_at: None,
+    };
+    let reset = token(&ann, OneTimeTokenKind::PasswordReset, "ann-reset-secret");
+    let verify = token(&ann, OneTimeTokenKind::VerifyEmail, "ann-verify-secret");
+    let bobs = token(&bob, OneTimeTokenKind::PasswordReset, "bob-reset-secret");
+    for token in [&reset, &verify, &bobs] {
+        store.insert_token(token).await.unwrap();
+    }
+    let toggle = |active| PrivilegeChange {
+        is_active: Some(active),
+        ..PrivilegeChange::default()
+    };
+    store
+        .update_privileges(ann.id, &toggle(false), false, now())
+        .await
+        .unwrap();
+    store
+        .update_privileges(ann.id, &toggle(true), false, now())
+        .await
+        .unwrap();
+    assert!(store.find_token(&reset.digest).await.unwrap().is_none());
+    assert!(store.find_token(&verify.digest).await.unwrap().is_none());
+    assert!(
+        store.find_token(&bobs.digest).await.unwrap().is_some(),
+        "others' stay"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Administration
 // ---------------------------------------------------------------------------------------------
@@ -745,6 +790,7 @@ on_both_databases!(
     password_change_revokes_every_session_and_stores_the_fresh_one,
     password_change_of_a_missing_user_writes_nothing,
     password_change_from_an_ended_session_writes_nothing,
+    deactivation_deletes_the_users_one_time_tokens,
     users_are_listed_in_registration_order_with_the_total,
     privilege_changes_write_the_given_fields_and_deactivation_ends_sessions,
     the_last_administrator_cannot_be_demoted_deactivated_or_deleted,

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::result::Error as QueryError;
 
 use super::rows::{naive, SessionRow, UserRow};
-use super::schema::{sessions, users};
+use super::schema::{one_time_tokens, sessions, users};
 use super::sessions::revoke_all_of;
 use super::{AnyConnection, Database, StoreError};
 
@@ -247,6 +247,12 @@ impl Database {
                     }
                     if deactivates {
                         revoke_all_of(conn, &id, now)?;
+                        // Its outstanding verification and reset links die for good: a
+                        // reactivation does not bring them back.
+                        diesel::delete(
+                            one_time_tokens::table.filter(one_time_tokens::user_id.eq(&id)),
+                        )
+                        .execute(conn)?;
                     }
                     Ok(load_user(conn, &id)?)
                 });

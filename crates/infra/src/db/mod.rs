@@ -2,6 +2,7 @@
 //! migrations. Every query runs on tokio's blocking pool, pool checkout included.
 
 mod audit;
+mod email_identity;
 mod lifecycle;
 mod listings;
 mod principal_cache;
@@ -331,6 +332,7 @@ impl Database {
         options: &DatabaseOptions,
     ) -> Result<Self, DatabaseSetupError> {
         run_migrations(url)?;
+        normalise_emails(url);
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(options.min_idle.min(options.max_connections)))
@@ -432,6 +434,24 @@ impl Database {
 }
 
 /// Applies pending migrations; two processes starting together on one PostgreSQL take turns.
+/// Brings stored emails to their identity form (see `email_identity`). A failure is logged,
+/// not fatal: the rows stay as they were, and the next start tries again.
+fn normalise_emails(url: &DatabaseUrl) {
+    let outcome = url
+        .establish()
+        .map_err(|e| one_line(e.to_string()))
+        .and_then(|mut conn| {
+            email_identity::normalise_stored_emails(&mut conn).map_err(|e| one_line(e.to_string()))
+        });
+    match outcome {
+        Ok(0) => {}
+        Ok(rewritten) => log::info!("{rewritten} stored email(s) normalised"),
+        Err(cause) => {
+            log::warn!("stored emails not normalised (retried at the next start): {cause}")
+        }
+    }
+}
+
 pub fn run_migrations(url: &DatabaseUrl) -> Result<(), DatabaseSetupError> {
     let connect_error = |cause: String| DatabaseSetupError::Connect {
         url: url.to_string(),

@@ -53,7 +53,7 @@ impl OutboxRow {
 
     fn intent(&self) -> Result<MailIntent, Fault> {
         let corrupt = |what: &str| Fault::internal(format!("stored outbox {what} is invalid"));
-        let email = Email::parse(&self.recipient).map_err(|_| corrupt("recipient"))?;
+        let email = Email::from_stored(self.recipient.clone());
         match (self.kind.as_str(), &self.user_id) {
             ("password_reset", _) => Ok(MailIntent::PasswordReset { email }),
             ("verify_email", Some(user_id)) => Ok(MailIntent::VerifyEmail {

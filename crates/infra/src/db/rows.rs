@@ -100,7 +100,7 @@ impl TryFrom<UserRow> for User {
     fn try_from(row: UserRow) -> Result<Self, Fault> {
         Ok(User {
             id: UserId(uuid("user id", &row.id)?),
-            email: Email::parse(&row.email).map_err(|e| corrupt("email", e))?,
+            email: Email::from_stored(row.email),
             username: optional(row.username, "username", Username::parse)?,
             first_name: optional(row.first_name, "first name", PersonName::parse)?,
             last_name: optional(row.last_name, "last name", PersonName::parse)?,

@@ -50,7 +50,7 @@ impl TryFrom<TokenRow> for OneTimeToken {
         Ok(OneTimeToken {
             kind: OneTimeTokenKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
             user_id: UserId(Uuid::parse_str(&row.user_id).map_err(|_| corrupt("user id"))?),
-            email: Email::parse(&row.email).map_err(|_| corrupt("email"))?,
+            email: Email::from_stored(row.email),
             digest: TokenDigest::from_stored(row.digest),
             password_fingerprint: row.password_fingerprint,
             created_at: utc(row.created_at),

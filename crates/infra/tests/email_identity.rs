@@ -1,0 +1,95 @@
+//! Email identity: the start-up pass that brings stored emails to their NFKC, lower-cased
+//! form, and never merges two accounts that collide after it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use auth_domain::ports::UserRepository;
+use auth_domain::{Email, UserId};
+use auth_infra::testing::TestDatabase;
+use auth_infra::{Backend, Database, DatabaseOptions};
+use diesel::{Connection, RunQueryDsl};
+use uuid::Uuid;
+
+fn connect(db: &TestDatabase) -> Database {
+    Database::connect(&db.url, &DatabaseOptions::default()).unwrap()
+}
+
+fn execute(db: &TestDatabase, statement: &str) {
+    let raw = db.raw_url();
+    match db.url.backend {
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(raw).unwrap();
+            diesel::sql_query(statement).execute(&mut conn).unwrap();
+        }
+        Backend::Sqlite => {
+            let path = raw.strip_prefix("sqlite://").unwrap_or(raw);
+            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            diesel::sql_query(statement).execute(&mut conn).unwrap();
+        }
+    }
+}
+
+/// A row as an older version (lower-casing only) could have written it.
+fn legacy_row(db: &TestDatabase, email: &str) -> UserId {
+    let id = Uuid::new_v4();
+    execute(
+        db,
+        &format!(
+            "INSERT INTO users (id, email, password_hash, date_joined) \
+             VALUES ('{id}', '{email}', '$2b$04$legacy', '2026-11-01 12:00:00')"
+        ),
+    );
+    UserId(id)
+}
+
+async fn stored_emails_are_normalised_and_colliding_rows_kept_apart(db: TestDatabase) {
+    drop(connect(&db)); // the schema
+    let ann = legacy_row(&db, "ａｎｎ@example.com");
+    let kelvin = legacy_row(&db, "kelvin@example.com");
+    let fullwidth_kelvin = legacy_row(&db, "ｋｅｌｖｉｎ@example.com");
+    let strasse = legacy_row(&db, "straße@example.com");
+
+    // The next start normalises what it can.
+    let store = connect(&db);
+    let email = |id| {
+        let store = store.clone();
+        async move { store.find_by_id(id).await.unwrap().unwrap().email }
+    };
+    assert_eq!(email(ann).await.as_str(), "ann@example.com");
+    let found = store
+        .find_by_email(&Email::parse("ＡＮＮ@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, ann);
+    // Two accounts that collide after normalisation stay two accounts, as they were.
+    assert_eq!(email(kelvin).await.as_str(), "kelvin@example.com");
+    assert_eq!(
+        email(fullwidth_kelvin).await.as_str(),
+        "ｋｅｌｖｉｎ@example.com"
+    );
+    // Lower-casing is not case folding: ß stays.
+    assert_eq!(email(strasse).await.as_str(), "straße@example.com");
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_databases!(stored_emails_are_normalised_and_colliding_rows_kept_apart);
