@@ -66,9 +66,4 @@ impl VerifiedTokens {
         }
         entries.insert(digest, claims.clone());
     }
-
-    #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
-        self.entries().len()
-    }
 }
