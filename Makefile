@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Where the PostgreSQL tests create their throw-away databases.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint fmt build release clean help bench bench-timing docs-check fuzz fuzz-api
+.PHONY: run test lint fmt build release clean help bench bench-scale bench-timing docs-check fuzz fuzz-api
 
 help:
 	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench-timing - /login refusal timings (unknown, wrong, inactive, locked); BENCH_ROUNDS, BCRYPT_COST"
 	@echo "make fuzz    - run each cargo-fuzz target for FUZZ_TIME seconds (default 600)"
 	@echo "make bench   - wrk load figures on SQLite and PostgreSQL into bench/RESULTS.md"
+	@echo "make bench-scale - 1,000,000 users vs 1,000 on PostgreSQL: paging, search, prune (SCALE_USERS)"
 	@echo "make docs-check - /docs rendered in headless Chromium: every route, no console error"
 	@echo "make fuzz-api   - schemathesis against /openapi.json: no 5xx, no schema violation"
 
@@ -58,6 +59,11 @@ fuzz:
 
 bench:
 	bash bench/run.sh
+
+# 1,000,000 users (SCALE_USERS) against 1,000, generated in PostgreSQL; scale section of
+# bench/RESULTS.md.
+bench-scale:
+	bash bench/scale.sh
 
 docs-check:
 	bash scripts/docs-check.sh

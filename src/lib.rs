@@ -103,7 +103,9 @@ pub const CEREMONY_BUDGET: &str = "ceremony";
 pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     // The keys first: a bad key stops the server before it touches the database.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?;
+    // The verified-token cache holds as many tokens as the session cache holds sessions.
+    let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?
+        .with_verified_cache(config.database.session_cache_size);
     let jwks = tokens.jwks_json();
     let (url, options) = (config.database_url.clone(), config.database.clone());
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, &options)).await??;

@@ -683,3 +683,82 @@ fn settings_debug_hides_the_secret() {
     let shown = format!("{:?}", settings(Some(AUDIENCE), 0));
     assert!(!shown.contains("test-secret"), "{shown}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The verified-token cache (`with_verified_cache`)
+// ---------------------------------------------------------------------------------------------
+
+/// A clock the test moves.
+struct MovableClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl Clock for MovableClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn cached_service(leeway_secs: u64) -> (JwtTokenService, Arc<MovableClock>) {
+    let clock = Arc::new(MovableClock(std::sync::Mutex::new(now())));
+    let service = JwtTokenService::new(settings(None, leeway_secs), clock.clone())
+        .expect("token service")
+        .with_verified_cache(2);
+    (service, clock)
+}
+
+#[test]
+fn a_cached_token_still_expires_on_time() {
+    let (service, clock) = cached_service(3);
+    let issued = claims(TokenKind::Access);
+    let token = service.issue(&issued).unwrap();
+    for _ in 0..3 {
+        assert_eq!(service.verify(&token, TokenKind::Access).unwrap(), issued);
+    }
+    // Within the leeway after exp: still accepted; at exp + leeway: refused, cached or not.
+    *clock.0.lock().unwrap() = issued.expires_at + TimeDelta::seconds(2);
+    assert!(service.verify(&token, TokenKind::Access).is_ok());
+    *clock.0.lock().unwrap() = issued.expires_at + TimeDelta::seconds(3);
+    assert_eq!(
+        service.verify(&token, TokenKind::Access).unwrap_err(),
+        TokenError::Expired
+    );
+    assert_eq!(
+        service.verify(&token, TokenKind::Access).unwrap_err(),
+        TokenError::Expired
+    );
+}
+
+#[test]
+fn the_cache_keeps_refusing_what_verification_refuses() {
+    let (service, _) = cached_service(0);
+    let token = service.issue(&claims(TokenKind::Access)).unwrap();
+    assert!(service.verify(&token, TokenKind::Access).is_ok());
+    // The same token as another kind, and any other bytes (a flipped signature character,
+    // a forgery with another key), are judged as without the cache.
+    assert_eq!(
+        service.verify(&token, TokenKind::Refresh).unwrap_err(),
+        TokenError::WrongKind
+    );
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert!(service.verify(&tampered, TokenKind::Access).is_err());
+    let forged = sign(&wire("access"), Algorithm::HS256, OTHER_SECRET);
+    assert_eq!(
+        service.verify(&forged, TokenKind::Access).unwrap_err(),
+        TokenError::BadSignature
+    );
+    // Refresh tokens verify as before (they are not kept: each is used once).
+    let refresh = service.issue(&claims(TokenKind::Refresh)).unwrap();
+    assert!(service.verify(&refresh, TokenKind::Refresh).is_ok());
+    assert_eq!(
+        service.verify(&refresh, TokenKind::Access).unwrap_err(),
+        TokenError::WrongKind
+    );
+    // Past its capacity the cache starts over, and every token still verifies.
+    let tokens: Vec<String> = (0..5)
+        .map(|_| service.issue(&claims(TokenKind::Access)).unwrap())
+        .collect();
+    for token in tokens.iter().chain(tokens.iter()) {
+        assert!(service.verify(token, TokenKind::Access).is_ok());
+    }
+}

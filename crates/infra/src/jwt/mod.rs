@@ -3,6 +3,7 @@
 
 mod keys;
 mod tokens;
+mod verified;
 
 pub use jsonwebtoken::Algorithm;
 pub use keys::{

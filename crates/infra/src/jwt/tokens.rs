@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::keys::{KeyRing, PemKeys};
+use super::verified::{digest, VerifiedTokens};
 use super::JwtSetupError;
 
 /// How tokens are signed and what a token must say to be accepted.
@@ -99,6 +100,8 @@ pub struct JwtTokenService {
     audience: Option<String>,
     leeway_secs: i64,
     clock: Arc<dyn Clock>,
+    /// Access tokens verified already (see [`super::verified`]); off unless asked for.
+    verified: Option<VerifiedTokens>,
 }
 
 impl JwtTokenService {
@@ -130,7 +133,19 @@ impl JwtTokenService {
             audience: settings.audience,
             leeway_secs: i64::try_from(settings.leeway_secs).unwrap_or(i64::MAX),
             clock,
+            verified: None,
         })
+    }
+
+    /// Keeps up to `capacity` verified access tokens, so that a token presented again is
+    /// not verified again (its expiry still is); 0 keeps none.
+    pub fn with_verified_cache(mut self, capacity: usize) -> Self {
+        self.verified = (capacity > 0).then(|| VerifiedTokens::new(capacity));
+        self
+    }
+
+    fn expired(&self, expires_at: i64) -> bool {
+        self.clock.now().timestamp() >= expires_at.saturating_add(self.leeway_secs)
     }
 
     /// The public keys, for `GET /.well-known/jwks.json` (empty with HMAC).
@@ -151,7 +166,7 @@ impl JwtTokenService {
     fn check_times(&self, claims: &WireClaims) -> Result<(), TokenError> {
         let now = self.clock.now().timestamp();
         // RFC 7519 §4.1.4: the token must not be accepted on or after `exp`.
-        if now >= claims.exp.saturating_add(self.leeway_secs) {
+        if self.expired(claims.exp) {
             return Err(TokenError::Expired);
         }
         if claims.nbf > now.saturating_add(self.leeway_secs) {
@@ -199,6 +214,28 @@ impl TokenService for JwtTokenService {
     }
 
     fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError> {
+        let Some(verified) = &self.verified else {
+            return self.verify_fully(token, expected);
+        };
+        let key = digest(token);
+        if let Some(claims) = verified.get(&key) {
+            if self.expired(claims.expires_at.timestamp()) {
+                verified.forget(&key);
+                return Err(TokenError::Expired);
+            }
+            if claims.kind != expected {
+                return Err(TokenError::WrongKind);
+            }
+            return Ok(claims);
+        }
+        let claims = self.verify_fully(token, expected)?;
+        verified.keep(key, &claims);
+        Ok(claims)
+    }
+}
+
+impl JwtTokenService {
+    fn verify_fully(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|error| refusal(error.kind()))?;
         if has_crit_header(token) {
             return Err(TokenError::Malformed);
