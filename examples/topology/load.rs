@@ -18,6 +18,8 @@ pub struct Answer {
     pub status: u16,
     /// A write (register, login, refresh, logout, deactivation) that succeeded.
     pub write_ok: bool,
+    /// How long it took to come back.
+    pub took: Duration,
 }
 
 /// Tokens of one session.
@@ -106,8 +108,10 @@ impl Worker {
         write: bool,
         expected: u16,
     ) -> Reply {
+        let sent = Instant::now();
         let outcome = request.send().await;
         let at = self.started.elapsed();
+        let took = sent.elapsed();
         let response = match outcome {
             Ok(response) => response,
             Err(error) => {
@@ -122,6 +126,7 @@ impl Worker {
             at,
             status,
             write_ok: write && status == expected,
+            took,
         });
         if status == 503 && body["code"] != "service_unavailable" {
             self.ledger.fail(format!(

@@ -24,5 +24,6 @@ mod tokens;
 mod hash_upgrade;
 mod log_hygiene;
 mod password_policy;
+mod production;
 mod response_hardening;
 mod throttling;

@@ -355,12 +355,12 @@ impl Database {
             Backend::Postgres if options.session_cache_size > 0 => {
                 let cache = Arc::new(PrincipalCache::new(options.session_cache_size));
                 let listen_url = options.listen_url.as_ref().unwrap_or(url);
-                principal_cache::spawn_listener(&cache, &listen_url.target).map_err(|e| {
-                    DatabaseSetupError::Connect {
+                principal_cache::spawn_listener(&cache, &listen_url.target, &url.target).map_err(
+                    |e| DatabaseSetupError::Connect {
                         url: url.to_string(),
                         cause: format!("cannot start the session cache listener: {e}"),
-                    }
-                })?;
+                    },
+                )?;
                 Some(cache)
             }
             _ => None,
