@@ -158,49 +158,43 @@ async fn run() -> Outcome<()> {
         before[1].as_millis()
     );
 
-    // The failover.
+    // The failover. PgBouncer is re-pointed first, as a hasty failover hook would: until the
+    // promotion, writes reach a standby that refuses them (read-only) — 503, never 500.
     let kill_at = load.started.elapsed();
-    tokio::task::block_in_place(|| cluster.kill_primary())?;
     let killed = Instant::now();
+    let watchers: Vec<_> = [&a, &b]
+        .into_iter()
+        .map(|instance| {
+            let watch = watch_listener(client.clone(), instance.url("/metrics"), killed);
+            (instance.name.clone(), tokio::spawn(watch))
+        })
+        .collect();
+    tokio::task::block_in_place(|| cluster.kill_primary())?;
+    tokio::task::block_in_place(|| cluster.repoint_bouncer())?;
+    let repointed_early = killed.elapsed();
+    // Longer than PgBouncer's server_login_retry (1 s): it does reach the standby.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     tokio::task::block_in_place(|| cluster.promote_standby())?;
     let promoted = killed.elapsed();
-    tokio::task::block_in_place(|| cluster.repoint_bouncer())?;
-    let repointed = killed.elapsed();
+    // From here on, every write can only have gone to the new primary.
+    let repointed = promoted;
     println!(
-        "topology: primary killed; standby promoted after {} ms, PgBouncer re-pointed after {} ms",
-        promoted.as_millis(),
-        repointed.as_millis()
+        "topology: primary killed; PgBouncer re-pointed to the standby after {} ms, the \
+         standby promoted after {} ms",
+        repointed_early.as_millis(),
+        promoted.as_millis()
     );
     // Their caches step aside at once (the listeners lost the primary), then the listeners
     // re-subscribe on the new primary (their multi-host URL finds it).
     let mut bypassed = Vec::new();
-    for instance in [&a, &b] {
-        until(Duration::from_secs(5), || async {
-            instance.metric(&client, "session_cache_listening").await == Some(0.0)
-        })
-        .await
-        .map_err(|_| {
-            format!(
-                "{}'s cache still claims to listen after the kill",
-                instance.name
-            )
-        })?;
-        bypassed.push(killed.elapsed());
-    }
     let mut relisten = Vec::new();
-    for instance in [&a, &b] {
-        until(Duration::from_secs(30), || async {
-            instance.metric(&client, "session_cache_listening").await == Some(1.0)
-        })
-        .await
-        .map_err(|_| {
-            format!(
-                "{}'s listener did not come back: {}",
-                instance.name,
-                instance.log_tail()
-            )
-        })?;
-        relisten.push(killed.elapsed());
+    for (name, watcher) in watchers {
+        let (gone, back) = watcher
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{name}: {e}"))?;
+        bypassed.push(gone);
+        relisten.push(back);
     }
     // Serve a while on the new primary.
     until(Duration::from_secs(60), || async {
@@ -330,6 +324,37 @@ async fn run() -> Outcome<()> {
     drop((a, b, c));
     drop(cluster);
     Ok(())
+}
+
+/// From `since`: how long until the instance's cache stops answering, and until it answers
+/// again (`session_cache_listening` 0, then 1), sampled every 10 ms.
+async fn watch_listener(
+    client: reqwest::Client,
+    metrics: String,
+    since: Instant,
+) -> Outcome<(Duration, Duration)> {
+    let mut gone = None;
+    loop {
+        let text = match client.get(&metrics).send().await {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let listening = text
+            .lines()
+            .any(|line| line.trim() == "session_cache_listening 1");
+        match (gone, listening) {
+            (None, false) => gone = Some(since.elapsed()),
+            (Some(gone), true) => return Ok((gone, since.elapsed())),
+            _ => {}
+        }
+        if since.elapsed() > Duration::from_secs(60) {
+            return Err(match gone {
+                None => "the cache still answered 60 s after the kill".to_owned(),
+                Some(_) => "the listener did not come back within 60 s".to_owned(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn wait_ready(client: &reqwest::Client, instance: &Instance) -> Outcome<()> {

@@ -37,7 +37,7 @@ const HEARTBEAT: Duration = Duration::from_millis(200);
 const LOST_AFTER: Duration = Duration::from_secs(2);
 /// Waits between reconnection attempts (doubling).
 const RETRY_MIN: Duration = Duration::from_millis(100);
-const RETRY_MAX: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(1);
 /// The listener's `application_name` (unless the URL sets one), as seen in
 /// `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "auth-server principal listener";
