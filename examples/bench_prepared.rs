@@ -162,6 +162,7 @@ async fn main() -> Result<(), String> {
             ),
             ("BCRYPT_COST", "4".to_owned()),
             ("LOGIN_MAX_FAILURES", "1000".to_owned()),
+            ("LOGIN_ADDRESS_MAX_FAILURES", "10000".to_owned()),
             ("PRUNE_INTERVAL", "0".to_owned()),
             ("RUST_LOG", "warn".to_owned()),
         ]

@@ -20,7 +20,7 @@ use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
 use auth_domain::service::RegisterError;
-use auth_domain::throttle::LoginThrottle;
+use auth_domain::throttle::{AddressBudget, LoginThrottle, Throttle};
 use auth_domain::user::AccountKind;
 use auth_domain::{
     AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
@@ -88,7 +88,14 @@ pub struct Components {
     pub mail_wake: Arc<Notify>,
     /// The public keys as a JWK Set, for `GET /.well-known/jwks.json`.
     pub jwks: serde_json::Value,
+    /// The login throttle (also in `service`): other login steps count their failures here.
+    pub throttle: Throttle,
+    /// The per-address budget of anonymous ceremony starts (`CEREMONY_MAX_PER_ADDRESS`).
+    pub ceremonies: AddressBudget,
 }
+
+/// The scope of the ceremony budget's keys (`ceremony:<address>`).
+pub const CEREMONY_BUDGET: &str = "ceremony";
 
 /// Connects the database (running migrations), builds the adapters and the use cases.
 /// Blocking work (migrations, the reference bcrypt hash) runs on the blocking pool.
@@ -105,7 +112,14 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let users = store.clone() as Arc<dyn UserRepository>;
     let sessions = store.clone() as Arc<dyn SessionRepository>;
     let audit = store.clone() as Arc<dyn AuditLog>;
-    let throttle = store.clone() as Arc<dyn LoginThrottle>;
+    let throttle_store = store.clone() as Arc<dyn LoginThrottle>;
+    let throttle = Throttle::new(throttle_store.clone(), config.throttle, clock.clone());
+    let ceremonies = AddressBudget::new(
+        throttle_store,
+        CEREMONY_BUDGET,
+        config.ceremony_budget,
+        clock.clone(),
+    );
     let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
     let hasher = Arc::new(hasher) as Arc<dyn PasswordHasher>;
     let service = AuthService::new(
@@ -117,7 +131,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         config.policy,
     )
     .with_audit(audit.clone())
-    .with_login_throttle(throttle, config.throttle);
+    .with_login_throttle(throttle.clone());
     let account = AccountService::new(
         users.clone(),
         sessions.clone(),
@@ -144,7 +158,8 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
             clock,
         },
         config.recovery.clone(),
-    );
+    )
+    .with_login_throttle(throttle.clone());
     Ok(Components {
         service,
         database,
@@ -154,6 +169,8 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         recovery,
         mail_wake,
         jwks,
+        throttle,
+        ceremonies,
     })
 }
 

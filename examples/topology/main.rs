@@ -65,7 +65,9 @@ fn server_env(cluster: &Cluster, listen_url: String) -> Vec<(&'static str, Strin
         ("DATABASE_POOL_SIZE", "8".into()),
         ("JWT_SECRET", SECRET.into()),
         ("BCRYPT_COST", "4".into()),
+        // The final checks try to log in every deactivated user from this one address.
         ("LOGIN_MAX_FAILURES", "1000".into()),
+        ("LOGIN_ADDRESS_MAX_FAILURES", "10000".into()),
         ("PRUNE_INTERVAL", "0".into()),
         ("WORKERS", "2".into()),
         ("MAIL_DIR", cluster.dir.join("mail").display().to_string()),

@@ -59,7 +59,7 @@ pub fn sign_with(claims: &Claims, algorithm: Algorithm, secret: &[u8]) -> String
     let mut header = Header::new(algorithm);
     header.typ = Some("JWT".into());
     header.kid = Some(
-        auth_infra::jwt_keys::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
+        auth_infra::jwt::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
             .expect("key ring")
             .signing_kid()
             .to_owned(),

@@ -14,9 +14,11 @@ mod recovery;
 mod refresh;
 mod registration;
 mod seed_flow;
+mod session_cache;
 
 mod admin;
 mod lifecycle_support;
+mod listings;
 mod profile;
 mod sessions;
 mod tokens;
@@ -26,4 +28,5 @@ mod log_hygiene;
 mod password_policy;
 mod production;
 mod response_hardening;
+mod throttle_keys;
 mod throttling;

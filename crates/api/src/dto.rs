@@ -36,7 +36,7 @@ pub struct UserOut {
     pub date_joined: String,
 }
 
-fn rfc3339(time: chrono::DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(time: chrono::DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -91,7 +91,7 @@ impl Fields {
         self.check(field, parse(raw))
     }
 
-    fn check<T>(&mut self, field: &str, parsed: Result<T, ValueError>) -> Option<T> {
+    pub(crate) fn check<T>(&mut self, field: &str, parsed: Result<T, ValueError>) -> Option<T> {
         parsed
             .map_err(|error| self.0.push(FieldError::new(field, error.0)))
             .ok()

@@ -1,6 +1,5 @@
 //! Every error the HTTP layer answers with, as `{"detail", "code"[, "errors"]}` JSON.
 
-use std::error::Error as StdError;
 use std::fmt;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -167,7 +166,7 @@ impl ApiError {
 
     /// Logs the cause chain server-side and answers without it.
     pub fn from_fault(fault: &Fault) -> Self {
-        let chain = cause_chain(fault);
+        let chain = auth_domain::error::chain(fault);
         match fault {
             Fault::Unavailable(_) => {
                 log::warn!("storage unavailable: {chain}");
@@ -195,18 +194,6 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
-}
-
-/// `error: cause: cause…`, for the log.
-fn cause_chain(error: &dyn StdError) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 impl fmt::Display for ApiError {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod hardening;
+pub mod listing;
 pub mod middleware;
 pub mod observability;
 pub mod openapi;

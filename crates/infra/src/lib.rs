@@ -5,7 +5,6 @@
 pub mod clock;
 pub mod db;
 pub mod jwt;
-pub mod jwt_keys;
 pub mod password;
 // Issue "Account lifecycle": mail adapters and one-time secrets.
 pub mod mail;

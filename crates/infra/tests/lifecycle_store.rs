@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use auth_domain::account::ProfileChange;
 use auth_domain::admin::PrivilegeChange;
 use auth_domain::audit::{kind, AuditEvent};
+use auth_domain::listing::Start;
 use auth_domain::ports::{
     AdministerError, AuditLog, SessionRepository, UpdateProfileError, UserRepository,
 };
@@ -406,9 +407,11 @@ async fn users_are_listed_in_registration_order_with_the_total(db: TestDatabase)
         ids.push(user.id);
     }
 
-    let (first, total) = store.list(2, 0).await.unwrap();
-    let (rest, _) = store.list(10, 2).await.unwrap();
-    let (beyond, total_beyond) = store.list(10, 50).await.unwrap();
+    let first = store.list(None, Start::Offset(0), 2).await.unwrap();
+    let rest = store.list(None, Start::Offset(2), 10).await.unwrap();
+    let beyond = store.list(None, Start::Offset(50), 10).await.unwrap();
+    let total = store.count(None).await.unwrap();
+    let total_beyond = total;
 
     assert_eq!(total, 5);
     assert_eq!(first.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..2]);
@@ -604,20 +607,29 @@ async fn audit_events_are_listed_by_subject_or_actor_newest_first(db: TestDataba
         store.record(event).await.unwrap();
     }
 
-    let (anns, total) = store.list_for_user(ann, 10, 0).await.unwrap();
+    let anns = store
+        .list_for_user(ann, Start::Offset(0), 10)
+        .await
+        .unwrap();
+    let total = store.count_for_user(ann).await.unwrap();
     assert_eq!(total, 2);
     assert_eq!(
         anns,
         [changed.clone(), login.clone()],
         "read back unchanged, newest first"
     );
-    let (roots, total) = store.list_for_user(root, 10, 0).await.unwrap();
+    let roots = store
+        .list_for_user(root, Start::Offset(0), 10)
+        .await
+        .unwrap();
+    let total = store.count_for_user(root).await.unwrap();
     assert_eq!(
         (roots, total),
         (vec![changed.clone()], 1),
         "the actor sees it too"
     );
-    let (page, total) = store.list_for_user(ann, 1, 1).await.unwrap();
+    let page = store.list_for_user(ann, Start::Offset(1), 1).await.unwrap();
+    let total = store.count_for_user(ann).await.unwrap();
     assert_eq!((page, total), (vec![login], 2));
     assert_eq!(
         changed.detail,
@@ -636,7 +648,10 @@ async fn audit_events_outlive_their_user_and_cannot_be_changed(db: TestDatabase)
     store.record(&event).await.unwrap();
     assert!(store.delete(ann.id, true).await.unwrap());
 
-    let (events, _) = store.list_for_user(ann.id, 10, 0).await.unwrap();
+    let events = store
+        .list_for_user(ann.id, Start::Offset(0), 10)
+        .await
+        .unwrap();
     assert_eq!(events, std::slice::from_ref(&event));
 
     // Append-only in the database itself, whoever connects.
@@ -667,7 +682,10 @@ async fn audit_events_outlive_their_user_and_cannot_be_changed(db: TestDatabase)
         }
     };
     assert!(refused, "UPDATE and DELETE of audit events are refused");
-    let (events, _) = store.list_for_user(ann.id, 10, 0).await.unwrap();
+    let events = store
+        .list_for_user(ann.id, Start::Offset(0), 10)
+        .await
+        .unwrap();
     assert_eq!(events, [event]);
 }
 

@@ -198,29 +198,6 @@ impl Database {
         .map_err(Fault::from)
     }
 
-    pub(super) async fn load_users_page(
-        &self,
-        limit: u32,
-        offset: u32,
-    ) -> Result<(Vec<User>, u64), Fault> {
-        self.run(move |conn| {
-            let total: i64 = users::table.count().get_result(conn)?;
-            let rows = users::table
-                .order((users::date_joined.asc(), users::id.asc()))
-                .limit(i64::from(limit))
-                .offset(i64::from(offset))
-                .select(UserRow::as_select())
-                .load::<UserRow>(conn)?;
-            let users = rows
-                .into_iter()
-                .map(User::try_from)
-                .collect::<Result<Vec<_>, Fault>>()?;
-            Ok((users, u64::try_from(total).unwrap_or_default()))
-        })
-        .await
-        .map_err(Fault::from)
-    }
-
     pub(super) async fn store_privilege_change(
         &self,
         id: UserId,

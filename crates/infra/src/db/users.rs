@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use auth_domain::account::ProfileChange;
 use auth_domain::admin::PrivilegeChange;
+use auth_domain::listing::{SearchPrefix, Start};
 use auth_domain::ports::{AdministerError, InsertUserError, UpdateProfileError, UserRepository};
 use auth_domain::{Email, Fault, PasswordHash, Session, User, UserId};
 use chrono::{DateTime, Utc};
@@ -101,8 +102,17 @@ impl UserRepository for Database {
         outcome
     }
 
-    async fn list(&self, limit: u32, offset: u32) -> Result<(Vec<User>, u64), Fault> {
-        self.load_users_page(limit, offset).await
+    async fn list(
+        &self,
+        search: Option<SearchPrefix>,
+        start: Start,
+        limit: u32,
+    ) -> Result<Vec<User>, Fault> {
+        self.load_users(search, start, limit).await
+    }
+
+    async fn count(&self, search: Option<SearchPrefix>) -> Result<u64, Fault> {
+        self.count_users(search).await
     }
 
     async fn update_privileges(

@@ -2,7 +2,7 @@
 //! honest by a watcher of the database that drops the entries a write concerns.
 //!
 //! This module is the cache itself, whatever the database; [`postgres`] is its PostgreSQL
-//! watcher (`LISTEN`/`NOTIFY`).
+//! watcher (`LISTEN`/`NOTIFY`), [`sqlite`] its SQLite one (a poller of a change log).
 //!
 //! The cache answers only while its watcher demonstrably follows the database: each proof of
 //! life ([`PrincipalCache::confirm`]) keeps the cache usable until [`FRESH_FOR`] after it was
@@ -15,6 +15,7 @@
 //! generation is unchanged, so an answer read before a revocation never lands after it.
 
 mod postgres;
+mod sqlite;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 pub(crate) use postgres::spawn_listener;
 pub use postgres::LISTENER_APPLICATION_NAME;
+pub(crate) use sqlite::spawn_poller;
 
 /// How long after a proof of life was sent the cache may answer. A revocation committed while
 /// the watcher was silently cut off is thus honoured after at most this long (well under 1 s).
@@ -139,6 +141,13 @@ impl PrincipalCache {
         state
             .entries
             .retain(|_, (session, user)| session.user_id != id && user.id != id);
+    }
+
+    /// Empties the cache; it goes on answering (from the database, until it fills again).
+    pub(crate) fn clear(&self) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.entries.clear();
     }
 
     /// Empties the cache and stops it answering until the listener's next heartbeat.

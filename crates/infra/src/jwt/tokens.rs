@@ -1,4 +1,4 @@
-//! JWT (RFC 7519) token service on `jsonwebtoken`.
+//! The token service: issues and verifies JWTs (RFC 7519) on `jsonwebtoken`.
 //!
 //! Time claims are checked here against the injected [`Clock`] (not the library's own
 //! reading of the system time), so that tests can move time and leeway is ours to apply.
@@ -11,45 +11,13 @@ use auth_domain::{Claims, Fault, SessionId, TokenKind, UserId};
 use chrono::DateTime;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
-pub use jsonwebtoken::Algorithm;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use crate::jwt_keys::{KeyRing, PemKey, PemKeys};
-
-/// Shortest HMAC key accepted (RFC 7518 §3.2: at least the hash output size for HS256).
-pub const MIN_SECRET_BYTES: usize = 32;
-
-/// The HMAC algorithms accepted as `JWT_ALGORITHM`.
-pub fn parse_hmac_algorithm(name: &str) -> Option<Algorithm> {
-    match name {
-        "HS256" => Some(Algorithm::HS256),
-        "HS384" => Some(Algorithm::HS384),
-        "HS512" => Some(Algorithm::HS512),
-        _ => None,
-    }
-}
-
-/// The algorithms accepted as `JWT_ALGORITHM`: HS256, HS384, HS512, RS256, ES256, EdDSA.
-pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    parse_hmac_algorithm(name).or_else(|| crate::jwt_keys::parse_asymmetric_algorithm(name))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum JwtSetupError {
-    #[error("the secret must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
-    ShortSecret(usize),
-    #[error("{0:?} signs with a private key, and none was given")]
-    MissingPrivateKey(Algorithm),
-    #[error("{0:?} signs with a shared secret; key files are not used with it")]
-    KeysWithHmac(Algorithm),
-    /// The private key (its source first) cannot sign.
-    #[error("{0}")]
-    PrivateKey(String),
-    #[error("{file}: {message}")]
-    PublicKey { file: String, message: String },
-}
+use super::keys::{KeyRing, PemKeys};
+use super::JwtSetupError;
 
 /// How tokens are signed and what a token must say to be accepted.
 #[derive(Clone)]
