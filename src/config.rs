@@ -47,7 +47,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("REFRESH_TOKEN_NAME", "refresh_token", "JSON key of the refresh token"),
     ("AUTH_HEADER_NAME", "Authorization", "header carrying the access token"),
     ("AUTH_HEADER_TYPES", "Bearer", "accepted schemes, comma-separated, case-insensitive"),
-    ("MAX_BODY_BYTES", "65536", "largest request body accepted"),
+    ("MAX_BODY_BYTES", "65536", "largest request body accepted; a larger one gets 413 and the connection is closed"),
+    ("REQUEST_BODY_TIMEOUT", "10s", "the whole request body must arrive within this long, else 408 request_timeout and the connection is closed"),
     ("DATABASE_POOL_SIZE", "10", "connections in the pool"),
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
     ("DATABASE_PREPARED_STATEMENTS", "off", "on: named prepared statements cached per connection (direct PostgreSQL only, never through a transaction-pooling PgBouncer)"),
@@ -484,6 +485,7 @@ impl Config {
                 auth_header,
                 auth_schemes,
                 max_body_bytes: max_body_bytes as usize,
+                body_timeout: duration("REQUEST_BODY_TIMEOUT", "10s", false)?,
                 trusted_proxies,
                 cors_allowed_origins,
                 ..ApiSettings::default()

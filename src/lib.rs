@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use auth_api::observability::{self, Metrics, PoolState, SessionCacheState};
 use auth_api::AuthApi;
@@ -288,10 +288,14 @@ impl Application {
             App::new()
                 .app_data(metrics.clone())
                 .wrap(from_fn(observability::observe))
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms rid=%{x-request-id}o"))
+                .wrap(auth_api::access_log::middleware())
                 .service(auth_api::scope("", web::Data::new(api)))
         })
-        .shutdown_timeout(30);
+        .shutdown_timeout(30)
+        // After answering a request whose body it will not read (413, 408), the connection is
+        // closed at once: no "lingering close" that would go on reading and discarding what
+        // the client still sends (a second of it is hundreds of megabytes on a fast link).
+        .client_disconnect_timeout(std::time::Duration::ZERO);
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }

@@ -145,3 +145,24 @@ fn unsigned_token_decodes_to_its_claims() {
     let header = jsonwebtoken::decode_header(sign(&claims)).expect("header");
     assert_eq!(header.alg, Algorithm::HS256);
 }
+
+/// Signs `claims` (any JSON) under a header of the test's own making (any JSON, e.g. with
+/// `crit`), with HS256 and [`SECRET`]: a token only the header's contents can get refused.
+pub fn sign_with_header(header: &serde_json::Value, claims: &impl Serialize) -> String {
+    let message = format!("{}.{}", segment(header), segment(claims));
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+    )
+    .expect("token signs");
+    format!("{message}.{signature}")
+}
+
+/// The `kid` of the test server's tokens.
+pub fn test_kid() -> String {
+    auth_infra::jwt::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
+        .expect("key ring")
+        .signing_kid()
+        .to_owned()
+}

@@ -23,10 +23,13 @@ mod profile;
 mod sessions;
 mod tokens;
 // Attack resistance.
+mod credential_race;
 mod hash_upgrade;
 mod log_hygiene;
 mod password_policy;
 mod production;
 mod response_hardening;
+mod slow_clients;
 mod throttle_keys;
 mod throttling;
+mod token_hardening;

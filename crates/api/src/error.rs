@@ -84,6 +84,15 @@ impl ApiError {
         )
     }
 
+    /// The body did not arrive within `REQUEST_BODY_TIMEOUT`.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request body did not arrive in time",
+        )
+    }
+
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "No such route")
     }
@@ -149,6 +158,7 @@ impl ApiError {
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "malformed_body",
             StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
             StatusCode::TOO_MANY_REQUESTS => "too_many_attempts",
@@ -209,6 +219,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
+        // The rest of a body too large or too slow is not worth reading: close the
+        // connection after the answer instead of draining it.
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            response.force_close();
+        }
         if let Some(challenge) = self.challenge {
             response.insert_header((
                 header::WWW_AUTHENTICATE,

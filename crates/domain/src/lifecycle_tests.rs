@@ -256,7 +256,7 @@ async fn password_change_revokes_every_session_and_opens_a_new_one_for_the_fresh
         users
             .expect_change_password()
             .times(1)
-            .returning(move |id, hash, at, fresh| {
+            .returning(move |id, _caller, hash, at, fresh| {
                 stored
                     .lock()
                     .unwrap()
@@ -325,7 +325,7 @@ async fn password_change_of_a_deleted_account_issues_nothing() {
     users
         .expect_change_password()
         .times(1)
-        .returning(|_, _, _, _| Ok(None));
+        .returning(|_, _, _, _, _| Ok(None));
     let svc = account_service(
         users,
         MockSessionRepository::new(),
@@ -350,7 +350,7 @@ async fn password_change_store_fault_propagates_without_issuing() {
     users
         .expect_change_password()
         .times(1)
-        .returning(|_, _, _, _| Err(Fault::unavailable("down")));
+        .returning(|_, _, _, _, _| Err(Fault::unavailable("down")));
     let svc = account_service(
         users,
         MockSessionRepository::new(),
@@ -378,7 +378,7 @@ async fn a_failing_audit_log_does_not_fail_the_password_change() {
     users
         .expect_change_password()
         .times(1)
-        .returning(|_, _, _, _| Ok(Some(1)));
+        .returning(|_, _, _, _, _| Ok(Some(1)));
     let issued = recorded();
     let svc = account_service(
         users,

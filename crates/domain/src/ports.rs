@@ -62,11 +62,17 @@ pub trait UserRepository: Send + Sync {
     /// revokes at `now` every session of the user that is not revoked yet, and stores `fresh`
     /// (a new session of the user, if given) without touching `last_login`.
     ///
+    /// A compare-and-set on the caller's session: it happens only if `caller` is, once the
+    /// user's row is locked, still a live session of the user (not revoked, not expired at
+    /// `now`). So of concurrent changes from one user's sessions exactly one wins, and the
+    /// others find their session revoked by it.
+    ///
     /// Returns how many sessions it revoked, or `None` (writing nothing) when there is no
-    /// such user.
+    /// such user or `caller` is no longer live.
     async fn change_password(
         &self,
         id: UserId,
+        caller: SessionId,
         hash: &PasswordHash,
         now: DateTime<Utc>,
         fresh: Option<Session>,

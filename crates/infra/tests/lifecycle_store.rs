@@ -356,7 +356,7 @@ async fn password_change_revokes_every_session_and_stores_the_fresh_one(db: Test
     let hash = PasswordHash::new("$2b$04$new-hash".into());
 
     let revoked = store
-        .change_password(ann.id, &hash, at, Some(fresh.clone()))
+        .change_password(ann.id, old_one.id, &hash, at, Some(fresh.clone()))
         .await
         .unwrap();
 
@@ -385,12 +385,57 @@ async fn password_change_of_a_missing_user_writes_nothing(db: TestDatabase) {
     let fresh = session_for(&ghost, now(), now() + TimeDelta::days(1));
 
     let outcome = store
-        .change_password(ghost.id, &ghost.password_hash, now(), Some(fresh.clone()))
+        .change_password(
+            ghost.id,
+            fresh.id,
+            &ghost.password_hash,
+            now(),
+            Some(fresh.clone()),
+        )
         .await
         .unwrap();
 
     assert_eq!(outcome, None);
     assert!(session_state(&store, fresh.id).await.is_none());
+}
+
+/// A compare-and-set on the caller's session: a change from a session that is no longer live
+/// (revoked by a concurrent change, or expired) writes nothing.
+async fn password_change_from_an_ended_session_writes_nothing(db: TestDatabase) {
+    let store = connect(&db);
+    let ann = stored(&store, "ann@example.com", Role::User).await;
+    let first = live_session(&store, &ann, TimeDelta::hours(2)).await;
+    let second = live_session(&store, &ann, TimeDelta::hours(1)).await;
+    let at = now();
+    let winner = session_for(&ann, at, at + TimeDelta::days(30));
+    let new_hash = PasswordHash::new("$2b$04$winner".into());
+    assert_eq!(
+        store
+            .change_password(ann.id, first.id, &new_hash, at, Some(winner.clone()))
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    // The second session was revoked by the first change: its own change is refused.
+    let loser = session_for(&ann, at, at + TimeDelta::days(30));
+    let other_hash = PasswordHash::new("$2b$04$loser".into());
+    assert_eq!(
+        store
+            .change_password(ann.id, second.id, &other_hash, at, Some(loser.clone()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        user_state(&store, ann.id).await.unwrap().password_hash,
+        new_hash
+    );
+    assert!(session_state(&store, loser.id).await.is_none());
+    assert!(session_state(&store, winner.id)
+        .await
+        .unwrap()
+        .revoked_at
+        .is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -699,6 +744,7 @@ on_both_databases!(
     profile_update_refuses_a_username_taken_in_another_case,
     password_change_revokes_every_session_and_stores_the_fresh_one,
     password_change_of_a_missing_user_writes_nothing,
+    password_change_from_an_ended_session_writes_nothing,
     users_are_listed_in_registration_order_with_the_total,
     privilege_changes_write_the_given_fields_and_deactivation_ends_sessions,
     the_last_administrator_cannot_be_demoted_deactivated_or_deleted,

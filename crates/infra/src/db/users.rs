@@ -3,7 +3,7 @@ use auth_domain::account::ProfileChange;
 use auth_domain::admin::PrivilegeChange;
 use auth_domain::listing::{SearchPrefix, Start};
 use auth_domain::ports::{AdministerError, InsertUserError, UpdateProfileError, UserRepository};
-use auth_domain::{Email, Fault, PasswordHash, Session, User, UserId};
+use auth_domain::{Email, Fault, PasswordHash, Session, SessionId, User, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -93,11 +93,14 @@ impl UserRepository for Database {
     async fn change_password(
         &self,
         id: UserId,
+        caller: SessionId,
         hash: &PasswordHash,
         now: DateTime<Utc>,
         fresh: Option<Session>,
     ) -> Result<Option<u64>, Fault> {
-        let outcome = self.store_password_change(id, hash, now, fresh).await;
+        let outcome = self
+            .store_password_change(id, caller, hash, now, fresh)
+            .await;
         self.forget_user(id);
         outcome
     }

@@ -49,7 +49,9 @@ impl std::fmt::Debug for JwtSettings {
 /// The claims as they travel.
 #[derive(Debug, Serialize, Deserialize)]
 struct WireClaims {
+    #[serde(deserialize_with = "canonical_uuid")]
     sub: Uuid,
+    #[serde(deserialize_with = "canonical_uuid")]
     sid: Uuid,
     jti: Uuid,
     token_type: String,
@@ -59,6 +61,34 @@ struct WireClaims {
     iss: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     aud: Option<String>,
+}
+
+/// A UUID written exactly as this server writes one: lower-case, hyphenated, no braces or
+/// `urn:uuid:` prefix. Any other spelling of a user or session id is refused, so one id has
+/// one written form (nothing downstream can be confused by two spellings of one id).
+fn canonical_uuid<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Uuid, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    Uuid::parse_str(&raw)
+        .ok()
+        .filter(|uuid| uuid.hyphenated().to_string() == raw)
+        .ok_or_else(|| serde::de::Error::custom("not a canonical UUID"))
+}
+
+/// RFC 7515 §4.1.11: `crit` lists header extensions the verifier must understand or refuse
+/// the token. This server understands none, so a header carrying `crit` refuses the token
+/// (jsonwebtoken ignores header members it does not know, `crit` included).
+fn has_crit_header(token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(segment) = token.split('.').next() else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .ok()
+        .and_then(|json| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json).ok()
+        })
+        .is_some_and(|header| header.contains_key("crit"))
 }
 
 pub struct JwtTokenService {
@@ -170,6 +200,9 @@ impl TokenService for JwtTokenService {
 
     fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|error| refusal(error.kind()))?;
+        if has_crit_header(token) {
+            return Err(TokenError::Malformed);
+        }
         if header.alg != self.keys.algorithm() {
             return Err(TokenError::WrongAlgorithm);
         }
