@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Where the PostgreSQL tests create their throw-away databases.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint fmt build release clean help bench bench-scale bench-timing docs-check fuzz fuzz-api
+.PHONY: run test lint fmt build release clean help bench bench-scale bench-timing bench-prepared docs-check fuzz fuzz-api topology-test
 
 help:
 	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
@@ -16,6 +16,8 @@ help:
 	@echo "make fuzz    - run each cargo-fuzz target for FUZZ_TIME seconds (default 600)"
 	@echo "make bench   - wrk load figures on SQLite and PostgreSQL into bench/RESULTS.md"
 	@echo "make bench-scale - 1,000,000 users vs 1,000 on PostgreSQL: paging, search, prune (SCALE_USERS)"
+	@echo "make topology-test - primary + synchronous standby + PgBouncer, two instances, a failover mid-load"
+	@echo "make bench-prepared - req/s with and without named prepared statements on PostgreSQL"
 	@echo "make docs-check - /docs rendered in headless Chromium: every route, no console error"
 	@echo "make fuzz-api   - schemathesis against /openapi.json: no 5xx, no schema violation"
 
@@ -64,6 +66,15 @@ bench:
 # bench/RESULTS.md.
 bench-scale:
 	bash bench/scale.sh
+
+# The production topology on this machine (see README, "Production"): installs Debian's
+# pgbouncer when missing, builds the server, runs examples/topology (asserts; exits non-zero).
+topology-test:
+	bash scripts/topology-test.sh
+
+# Not a test: req/s of GET / and /refresh-access with and without prepared statements, one run.
+bench-prepared:
+	$(CARGO) run --release --example bench_prepared
 
 docs-check:
 	bash scripts/docs-check.sh

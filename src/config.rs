@@ -23,9 +23,14 @@ use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
 use ipnet::IpNet;
 
+#[path = "config_database.rs"]
+mod database;
+use database::database_settings;
+
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("DATABASE_URL", "sqlite://auth.db", "postgres://… for PostgreSQL, sqlite://PATH for SQLite"),
+    ("DATABASE_URL", "sqlite://auth.db", "postgres://… for PostgreSQL (several hosts: postgres://h1:5432,h2:5432/db?target_session_attrs=read-write), sqlite://PATH for SQLite"),
+    ("DATABASE_LISTEN_URL", "(DATABASE_URL)", "direct PostgreSQL connection (never a transaction pooler) on which the session cache LISTENs"),
     ("HOST", "127.0.0.1", "address to listen on"),
     ("PORT", "8000", "port to listen on; 0 picks a free one (logged)"),
     ("JWT_SECRET", "(none)", "HMAC key, at least 32 bytes; with SQLite an unset key is generated once into DB_PATH.jwt-secret (0600)"),
@@ -47,6 +52,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("REQUEST_BODY_TIMEOUT", "10s", "the whole request body must arrive within this long, else 408 request_timeout and the connection is closed"),
     ("DATABASE_POOL_SIZE", "10", "connections in the pool"),
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
+    ("DATABASE_PREPARED_STATEMENTS", "off", "on: named prepared statements cached per connection (direct PostgreSQL only, never through a transaction-pooling PgBouncer)"),
     ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (invalidated by LISTEN/NOTIFY on PostgreSQL, a polled change log on SQLite); 0 turns it off"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
@@ -247,8 +253,7 @@ impl Config {
             TimeDelta::from_std(value).map_err(|_| invalid(name, "is too long"))
         };
 
-        let database_url = DatabaseUrl::parse(&text("DATABASE_URL", "sqlite://auth.db"))
-            .map_err(|m| invalid("DATABASE_URL", m))?;
+        let (database_url, database) = database_settings(&get)?;
 
         let algorithm_name = text("JWT_ALGORITHM", "HS256");
         let algorithm = parse_algorithm(algorithm_name.trim()).ok_or_else(|| {
@@ -397,14 +402,6 @@ impl Config {
         if max_body_bytes < 1_024 {
             return Err(invalid("MAX_BODY_BYTES", "must be at least 1024"));
         }
-        let pool_size = number("DATABASE_POOL_SIZE", 10)?;
-        if !(1..=1_000).contains(&pool_size) {
-            return Err(invalid("DATABASE_POOL_SIZE", "must be between 1 and 1000"));
-        }
-        let session_cache_size = number("SESSION_CACHE_SIZE", 10_000)?;
-        if session_cache_size > 10_000_000 {
-            return Err(invalid("SESSION_CACHE_SIZE", "must be at most 10000000"));
-        }
         let workers = match get("WORKERS") {
             None => None,
             Some(_) => Some(number("WORKERS", 0)?)
@@ -486,12 +483,7 @@ impl Config {
 
         Ok(Self {
             database_url,
-            database: DatabaseOptions {
-                max_connections: pool_size as u32,
-                checkout_timeout: duration("DATABASE_TIMEOUT", "5s", false)?,
-                session_cache_size: session_cache_size as usize,
-                ..DatabaseOptions::default()
-            },
+            database,
             host: text("HOST", "127.0.0.1").trim().to_owned(),
             port,
             secret,

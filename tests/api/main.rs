@@ -29,6 +29,7 @@ mod hash_upgrade;
 mod log_hygiene;
 mod mail_flood;
 mod password_policy;
+mod production;
 mod response_hardening;
 mod slow_clients;
 mod throttle_keys;

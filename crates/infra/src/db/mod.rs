@@ -5,6 +5,8 @@ mod audit;
 mod email_identity;
 mod lifecycle;
 mod listings;
+mod migrate;
+mod outage;
 mod principal_cache;
 mod rows;
 pub mod schema;
@@ -21,19 +23,17 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use auth_domain::ports::Readiness;
 use auth_domain::Fault;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{CacheSize, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::result::{DatabaseErrorKind, Error as QueryError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use migrate::run_migrations;
 
 use principal_cache::PrincipalCache;
 pub use principal_cache::{SessionCacheStats, LISTENER_APPLICATION_NAME};
-
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
 /// A connection to either backend; queries written once run on both.
 #[derive(diesel::MultiConnection)]
@@ -83,15 +83,30 @@ impl DatabaseUrl {
         })
     }
 
+    /// What libpq is given, for PostgreSQL URLs (one host or several, as written).
+    pub fn postgres_target(&self) -> Option<&str> {
+        (self.backend == Backend::Postgres).then_some(self.target.as_str())
+    }
+
     /// The SQLite file, for SQLite URLs.
     pub fn sqlite_path(&self) -> Option<&str> {
         (self.backend == Backend::Sqlite).then_some(self.target.as_str())
     }
 
-    fn establish(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+    /// Opens a connection. On PostgreSQL, without `prepared_statements` every query goes out
+    /// with its parameters in one round trip (an unnamed statement): nothing outlives the
+    /// query on the server, as a transaction-pooling PgBouncer requires.
+    fn establish(
+        &self,
+        prepared_statements: bool,
+    ) -> Result<AnyConnection, diesel::ConnectionError> {
         match self.backend {
             Backend::Postgres => {
-                PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
+                let mut conn = PgConnection::establish(&self.target)?;
+                if !prepared_statements {
+                    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+                }
+                Ok(AnyConnection::Postgresql(conn))
             }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target)?;
@@ -152,6 +167,13 @@ pub struct DatabaseOptions {
     /// through `LISTEN`/`NOTIFY` on PostgreSQL, a polled change log on SQLite (see
     /// `principal_cache`); 0 turns the cache off.
     pub session_cache_size: usize,
+    /// Where the session cache's listener connects (PostgreSQL): a direct connection, since
+    /// `LISTEN` needs a session of its own. `None`: the pool's URL.
+    pub listen_url: Option<DatabaseUrl>,
+    /// Named prepared statements, cached per pooled connection (PostgreSQL). Off by default:
+    /// a transaction-pooling PgBouncer hands each transaction to any server connection, where
+    /// a statement prepared on another one does not exist.
+    pub prepared_statements: bool,
 }
 
 impl Default for DatabaseOptions {
@@ -161,6 +183,8 @@ impl Default for DatabaseOptions {
             checkout_timeout: Duration::from_secs(5),
             min_idle: 1,
             session_cache_size: 0,
+            listen_url: None,
+            prepared_statements: false,
         }
     }
 }
@@ -182,7 +206,10 @@ fn one_line(message: impl std::fmt::Display) -> String {
         .join(" ")
 }
 
-struct Manager(DatabaseUrl);
+struct Manager {
+    url: DatabaseUrl,
+    prepared_statements: bool,
+}
 
 /// A connection answered less than this long ago is handed out without a ping: under load
 /// that spares a round trip per request, and a connection that died meanwhile fails its
@@ -201,8 +228,8 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Pooled, Self::Error> {
-        self.0
-            .establish()
+        self.url
+            .establish(self.prepared_statements)
             .map(|connection| Pooled {
                 connection,
                 last_answer: Instant::now(),
@@ -275,24 +302,9 @@ impl StoreError {
     /// Whether the connection itself failed (so it must not go back to the pool).
     fn connection_lost(&self) -> bool {
         match self {
-            StoreError::Query(error) => query_lost_connection(error),
+            StoreError::Query(error) => outage::connection_lost(error),
             _ => false,
         }
-    }
-}
-
-fn query_lost_connection(error: &QueryError) -> bool {
-    match error {
-        QueryError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        )
-        | QueryError::BrokenTransactionManager => true,
-        // A COMMIT that never reached the server (its transaction rolls back with the session).
-        QueryError::RollbackErrorOnCommit { commit_error, .. } => {
-            query_lost_connection(commit_error)
-        }
-        _ => false,
     }
 }
 
@@ -302,13 +314,11 @@ impl StoreError {
         match self {
             StoreError::Fault(_) => false,
             StoreError::Checkout(_) => true,
-            StoreError::Query(QueryError::DatabaseError(kind, info)) => {
-                matches!(
-                    kind,
-                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
-                ) || info.message().contains("database is locked")
+            StoreError::Query(error) if outage::connection_lost(error) => true,
+            // SQLite's writer lock held past busy_timeout.
+            StoreError::Query(QueryError::DatabaseError(_, info)) => {
+                info.message().contains("database is locked")
             }
-            StoreError::Query(error) if query_lost_connection(error) => true,
             _ => false,
         }
     }
@@ -337,7 +347,10 @@ impl Database {
             .max_size(options.max_connections.max(1))
             .min_idle(Some(options.min_idle.min(options.max_connections)))
             .connection_timeout(options.checkout_timeout)
-            .build(Manager(url.clone()))
+            .build(Manager {
+                url: url.clone(),
+                prepared_statements: options.prepared_statements,
+            })
             .map_err(|e| DatabaseSetupError::Connect {
                 url: url.to_string(),
                 cause: one_line(e),
@@ -345,12 +358,13 @@ impl Database {
         let principals = match url.backend {
             Backend::Postgres if options.session_cache_size > 0 => {
                 let cache = Arc::new(PrincipalCache::new(options.session_cache_size));
-                principal_cache::spawn_listener(&cache, &url.target).map_err(|e| {
-                    DatabaseSetupError::Connect {
+                let listen_url = options.listen_url.as_ref().unwrap_or(url);
+                principal_cache::spawn_listener(&cache, &listen_url.target, &url.target).map_err(
+                    |e| DatabaseSetupError::Connect {
                         url: url.to_string(),
                         cause: format!("cannot start the session cache listener: {e}"),
-                    }
-                })?;
+                    },
+                )?;
                 Some(cache)
             }
             Backend::Sqlite if options.session_cache_size > 0 => {
@@ -433,7 +447,6 @@ impl Database {
     }
 }
 
-/// Applies pending migrations; two processes starting together on one PostgreSQL take turns.
 /// Brings stored emails to their identity form (see `email_identity`). A failure is logged,
 /// not fatal: the rows stay as they were, and the next start tries again.
 fn normalise_emails(url: &DatabaseUrl) {
@@ -449,36 +462,6 @@ fn normalise_emails(url: &DatabaseUrl) {
         Err(cause) => {
             log::warn!("stored emails not normalised (retried at the next start): {cause}")
         }
-    }
-}
-
-pub fn run_migrations(url: &DatabaseUrl) -> Result<(), DatabaseSetupError> {
-    let connect_error = |cause: String| DatabaseSetupError::Connect {
-        url: url.to_string(),
-        cause: one_line(cause),
-    };
-    let migrate_error = |cause: String| DatabaseSetupError::Migrate {
-        url: url.to_string(),
-        cause: one_line(cause),
-    };
-    match url.establish().map_err(|e| connect_error(e.to_string()))? {
-        AnyConnection::Postgresql(mut conn) => {
-            const LOCK: &str = "SELECT pg_advisory_lock(7285100531)";
-            const UNLOCK: &str = "SELECT pg_advisory_unlock(7285100531)";
-            conn.batch_execute(LOCK)
-                .map_err(|e| migrate_error(e.to_string()))?;
-            let outcome = conn
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|_| ())
-                .map_err(|e| migrate_error(e.to_string()));
-            conn.batch_execute(UNLOCK)
-                .map_err(|e| migrate_error(e.to_string()))?;
-            outcome
-        }
-        AnyConnection::Sqlite(mut conn) => conn
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| migrate_error(e.to_string())),
     }
 }
 
