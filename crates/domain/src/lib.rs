@@ -5,11 +5,13 @@
 //! the HTTP layer (in `auth-api`) calls the [`service::AuthService`] use cases.
 
 pub mod account;
+pub mod amr;
 pub mod admin;
 pub mod audit;
 pub mod error;
 pub mod mail;
 pub mod maintenance;
+pub mod mfa;
 pub mod policy;
 pub mod ports;
 pub mod recovery;
@@ -20,6 +22,7 @@ pub mod token;
 pub mod user;
 pub mod values;
 
+pub use amr::{Amr, AuthMethod};
 pub use error::Fault;
 pub use policy::{PasswordPolicy, PolicyContext};
 pub use service::{AuthService, TokenPolicy};

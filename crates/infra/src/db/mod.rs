@@ -3,6 +3,7 @@
 
 mod audit;
 mod lifecycle;
+mod mfa;
 mod principal_cache;
 mod rows;
 pub mod schema;
