@@ -2,7 +2,7 @@
 //! the HMAC-SHA-256 that recovery codes are stored as. A database dump alone opens neither.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
+use aes_gcm::{Aes256Gcm, Nonce};
 use auth_domain::mfa::ports::{KeyedDigest, SealedSecret, SecretKeeper};
 use auth_domain::Fault;
 use base64::engine::general_purpose::STANDARD;
@@ -33,7 +33,7 @@ impl std::fmt::Debug for DataKey {
 
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC accepts keys of any length.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
         return [0; 32];
     };
     for part in parts {
@@ -88,7 +88,7 @@ impl DataKey {
     }
 
     fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.key))
+        Aes256Gcm::new(&self.key.into())
     }
 }
 
@@ -100,11 +100,12 @@ impl SecretKeeper for DataKey {
     }
 
     fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<SealedSecret, Fault> {
-        let nonce = self.random_bytes(NONCE_BYTES);
+        let mut nonce = [0_u8; NONCE_BYTES];
+        rand::rng().fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher()
             .encrypt(
-                Nonce::from_slice(&nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: plaintext,
                     aad: context,
@@ -113,7 +114,7 @@ impl SecretKeeper for DataKey {
             .map_err(|_| Fault::internal("sealing a secret failed"))?;
         Ok(SealedSecret {
             key_id: self.id.clone(),
-            nonce,
+            nonce: nonce.to_vec(),
             ciphertext,
         })
     }
@@ -125,12 +126,14 @@ impl SecretKeeper for DataKey {
                 sealed.key_id, self.id
             )));
         }
-        if sealed.nonce.len() != NONCE_BYTES {
-            return Err(Fault::internal("a sealed secret has a malformed nonce"));
-        }
+        let nonce: [u8; NONCE_BYTES] = sealed
+            .nonce
+            .as_slice()
+            .try_into()
+            .map_err(|_| Fault::internal("a sealed secret has a malformed nonce"))?;
         self.cipher()
             .decrypt(
-                Nonce::from_slice(&sealed.nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: &sealed.ciphertext,
                     aad: context,

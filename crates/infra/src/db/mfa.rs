@@ -98,6 +98,16 @@ fn code_rows(user_id: &str, codes: &[KeyedDigest], now: NaiveDateTime) -> Vec<Re
         .collect()
 }
 
+/// One insert per code: batch inserts are not available on both backends at once.
+fn insert_codes(conn: &mut super::AnyConnection, rows: &[RecoveryCodeRow]) -> QueryResult<()> {
+    for row in rows {
+        diesel::insert_into(recovery_codes::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// The other second factors a user keeps when TOTP goes: passkeys (a later issue), none yet.
 fn other_factor_remains(_conn: &mut super::AnyConnection, _user_id: &str) -> QueryResult<bool> {
     Ok(false)
@@ -218,9 +228,7 @@ impl TotpStore for Database {
                         .execute(conn)?;
                     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(&user_id)))
                         .execute(conn)?;
-                    diesel::insert_into(recovery_codes::table)
-                        .values(&codes)
-                        .execute(conn)?;
+                    insert_codes(conn, &codes)?;
                     let revoked = diesel::update(
                         sessions::table
                             .filter(sessions::user_id.eq(&user_id))
@@ -318,9 +326,7 @@ impl RecoveryCodeStore for Database {
                 if !enabled {
                     return Err(StoreError::Query(diesel::result::Error::RollbackTransaction));
                 }
-                diesel::insert_into(recovery_codes::table)
-                    .values(&rows)
-                    .execute(conn)?;
+                insert_codes(conn, &rows)?;
                 Ok(true)
             })
         })
