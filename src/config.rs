@@ -21,6 +21,8 @@ use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
 use ipnet::IpNet;
 
+pub mod mfa;
+
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("DATABASE_URL", "sqlite://auth.db", "postgres://… for PostgreSQL, sqlite://PATH for SQLite"),
@@ -64,6 +66,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("MAIL_MAX_ATTEMPTS", "6", "delivery attempts per mail before it is given up"),
     ("MAIL_RETRY_DELAY", "30s", "wait after a failed attempt, doubled after each further one (at most 1h)"),
     ("MAIL_POLL_INTERVAL", "5s", "how often the outbox is checked for due mail (new mail is sent at once)"),
+    ("DATA_ENCRYPTION_KEY", "(none)", "32 bytes, base64, that encrypt TOTP secrets; with SQLite an unset key is generated once into DB_PATH.data-key (0600), with PostgreSQL it is required"),
+    ("MFA_ISSUER", "auth-server", "issuer shown by authenticator apps (otpauth:// URIs)"),
+    ("MFA_TOKEN_TTL", "5m", "lifetime of the mfa_token of a login waiting for its second factor"),
+    ("REAUTH_MAX_AGE", "5m", "how recent a login re-authenticates an account without a password"),
+    ("REQUIRE_MFA_FOR_ADMINS", "false", "administration routes answer 403 mfa_required to a login without a second factor"),
 ];
 
 /// A configuration value that cannot be used.
@@ -136,6 +143,8 @@ pub struct Config {
     pub private_key_file: Option<PathBuf>,
     /// `JWT_PUBLIC_KEY_FILES`, with an asymmetric algorithm.
     pub public_key_files: Vec<PathBuf>,
+    /// Second factors (issue "Two-factor authentication").
+    pub mfa: mfa::MfaConfig,
 }
 
 /// The non-empty entries of a comma-separated list.
@@ -481,6 +490,8 @@ impl Config {
             ..RecoveryPolicy::default()
         };
 
+        let mfa = mfa::read(&get, &ttl, &database_url)?;
+
         Ok(Self {
             database_url,
             database: DatabaseOptions {
@@ -506,6 +517,7 @@ impl Config {
                 max_body_bytes: max_body_bytes as usize,
                 trusted_proxies,
                 cors_allowed_origins,
+                require_mfa_for_admins: mfa.require_for_admins,
                 ..ApiSettings::default()
             },
             workers,
@@ -517,6 +529,7 @@ impl Config {
             recovery,
             private_key_file,
             public_key_files,
+            mfa,
         })
     }
 
