@@ -184,13 +184,17 @@ mod tests {
         let pg = "postgres://u@h/db";
         let error = config(&[("DATABASE_URL", pg)]).unwrap_err();
         assert_eq!(error.variable, "DATA_ENCRYPTION_KEY");
-        let error = config(&[("DATABASE_URL", pg), ("DATA_ENCRYPTION_KEY", "c2hvcnQ=")])
-            .unwrap_err();
+        let error =
+            config(&[("DATABASE_URL", pg), ("DATA_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
         assert_eq!(error.variable, "DATA_ENCRYPTION_KEY");
         let key = auth_infra::DataKey::generate_encoded();
         assert!(config(&[("DATABASE_URL", pg), ("DATA_ENCRYPTION_KEY", &key)]).is_ok());
-        let error = config(&[("DATABASE_URL", pg), ("DATA_ENCRYPTION_KEY", &key), ("REQUIRE_MFA_FOR_ADMINS", "maybe")])
-            .unwrap_err();
+        let error = config(&[
+            ("DATABASE_URL", pg),
+            ("DATA_ENCRYPTION_KEY", &key),
+            ("REQUIRE_MFA_FOR_ADMINS", "maybe"),
+        ])
+        .unwrap_err();
         assert_eq!(error.variable, "REQUIRE_MFA_FOR_ADMINS");
     }
 

@@ -105,7 +105,11 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (email, password) = body.validate()?;
-    let outcome = match api.service.login(&email, &password, client_info(&req)).await {
+    let outcome = match api
+        .service
+        .login(&email, &password, client_info(&req))
+        .await
+    {
         Ok(outcome) => outcome,
         Err(LoginError::SecondFactorRequired(challenge)) => {
             if let Some(metrics) = metrics_of(&req) {

@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn the_combinations_of_api_md() {
         assert_eq!(Amr::password().to_strings(), ["pwd"]);
-        assert_eq!(Amr::password().with_otp().to_strings(), ["pwd", "otp", "mfa"]);
+        assert_eq!(
+            Amr::password().with_otp().to_strings(),
+            ["pwd", "otp", "mfa"]
+        );
         assert_eq!(
             Amr::password().with_passkey().to_strings(),
             ["pwd", "hwk", "mfa"]

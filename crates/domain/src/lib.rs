@@ -5,8 +5,8 @@
 //! the HTTP layer (in `auth-api`) calls the [`service::AuthService`] use cases.
 
 pub mod account;
-pub mod amr;
 pub mod admin;
+pub mod amr;
 pub mod audit;
 pub mod error;
 pub mod mail;

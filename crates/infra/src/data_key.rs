@@ -65,7 +65,9 @@ impl DataKey {
             .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded))
             .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(encoded))
             .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded))
-            .map_err(|_| "is not base64 (generate one with `openssl rand -base64 32`)".to_owned())?;
+            .map_err(|_| {
+                "is not base64 (generate one with `openssl rand -base64 32`)".to_owned()
+            })?;
         let key: [u8; DATA_KEY_BYTES] = bytes.try_into().map_err(|bytes: Vec<u8>| {
             format!(
                 "must be {DATA_KEY_BYTES} bytes once decoded, got {} (generate one with \

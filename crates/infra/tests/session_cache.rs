@@ -63,6 +63,7 @@ async fn user_with_session(store: &Database) -> (User, Session) {
     );
     UserRepository::insert(store, &user).await.unwrap();
     let session = Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),

@@ -8,8 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::dto::{
-    qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut,
-    TotpEnrolmentOut,
+    qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut, TotpEnrolmentOut,
 };
 use crate::dto::token_body;
 use crate::error::ApiError;
@@ -17,12 +16,12 @@ use crate::extract::JsonBody;
 use crate::handlers::lifecycle::Admin;
 use crate::handlers::{client_info, token_response};
 use crate::observability::metrics_of;
+use crate::AuthApi;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use crate::{
     mfa::dto::{CodeBody, DisableTotpBody, MfaLoginBody, PasswordBody},
     openapi::{ErrorBody, TokenPairOut},
 };
-use crate::AuthApi;
 
 type Api = web::Data<AuthApi>;
 
@@ -51,7 +50,10 @@ fn record_change(req: &HttpRequest, change: &str) {
         (status = 503, description = "`service_unavailable`", body = ErrorBody),
     )
 )]
-pub async fn status(api: Api, principal: web::ReqData<Principal>) -> Result<HttpResponse, ApiError> {
+pub async fn status(
+    api: Api,
+    principal: web::ReqData<Principal>,
+) -> Result<HttpResponse, ApiError> {
     let status = api.mfa.status(&principal).await?;
     Ok(HttpResponse::Ok().json(MfaStatusOut::from(status)))
 }

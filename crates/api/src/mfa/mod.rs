@@ -18,9 +18,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     let protected = || from_fn(crate::middleware::require_auth);
     config
         .service(web::resource("/login/mfa").post(h::login_mfa))
-        .service(
-            web::resource("/users/me/mfa").route(web::get().to(h::status).wrap(protected())),
-        )
+        .service(web::resource("/users/me/mfa").route(web::get().to(h::status).wrap(protected())))
         .service(
             web::resource("/users/me/mfa/totp")
                 .route(web::post().to(h::enrol_totp).wrap(protected()))

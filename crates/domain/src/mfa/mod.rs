@@ -30,16 +30,16 @@ use crate::service::AuthService;
 use crate::session::ClientInfo;
 use crate::user::{User, UserId};
 
+pub use login::MfaLoginError;
 pub use ports::{
     KeyedDigest, MfaChallenge, MfaChallengeStore, MfaStatus, RecoveryCodeStore, SealedSecret,
     SecondFactors, SecretKeeper, TotpStore,
 };
 pub use reauth::{ReauthError, Reauthenticated};
 pub use recovery_codes::RecoveryCode;
-pub use login::MfaLoginError;
 pub use service::{
-    ConfirmTotpError, DisableTotpError, EnrolTotpError, MfaPorts, MfaService,
-    RegenerateCodesError, ResetMfaError, TotpEnrolment,
+    ConfirmTotpError, DisableTotpError, EnrolTotpError, MfaPorts, MfaService, RegenerateCodesError,
+    ResetMfaError, TotpEnrolment,
 };
 pub use totp::TotpSecret;
 

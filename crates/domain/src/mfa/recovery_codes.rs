@@ -102,7 +102,10 @@ mod tests {
             normalise(" ABCD-EFGH-JKMN "),
             Some("abcdefghjkmn".to_owned())
         );
-        assert_eq!(normalise("oOiL 2345 6789"), Some("00112345 6789".replace(' ', "")));
+        assert_eq!(
+            normalise("oOiL 2345 6789"),
+            Some("00112345 6789".replace(' ', ""))
+        );
         assert_eq!(normalise("abcd-efgh-jkm"), None);
         assert_eq!(normalise("abcd-efgh-jkmnp"), None);
         assert_eq!(normalise("abcd-efgh-jkm!"), None);

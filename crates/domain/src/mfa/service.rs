@@ -165,7 +165,12 @@ impl MfaService {
             .keeper
             .seal(secret.expose(), &secret_context(user.id))?;
         let now = self.ports.clock.now();
-        match self.ports.totp.put_pending_totp(user.id, &sealed, now).await {
+        match self
+            .ports
+            .totp
+            .put_pending_totp(user.id, &sealed, now)
+            .await
+        {
             Ok(()) => {}
             Err(PutPendingError::AlreadyEnabled) => return Err(EnrolTotpError::AlreadyEnabled),
             Err(PutPendingError::Fault(fault)) => return Err(fault.into()),
@@ -362,8 +367,7 @@ impl MfaService {
                         .keeper
                         .open(&record.secret, &secret_context(user.id))?,
                 );
-                let Some(step) = totp::matching_step(&secret, &code, self.ports.clock.now())
-                else {
+                let Some(step) = totp::matching_step(&secret, &code, self.ports.clock.now()) else {
                     return Ok(None);
                 };
                 // The compare-and-set decides: a code already accepted once (or a concurrent
@@ -401,7 +405,12 @@ impl MfaService {
             .digest(&code_context(user_id), canonical.as_bytes())
     }
 
-    pub(super) async fn audit(&self, event: AuditEvent, principal: &Principal, client: &ClientInfo) {
+    pub(super) async fn audit(
+        &self,
+        event: AuditEvent,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) {
         let event = event
             .user(principal.user.id)
             .session(principal.session_id)

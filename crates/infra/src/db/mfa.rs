@@ -226,8 +226,10 @@ impl TotpStore for Database {
                     diesel::update(users::table.find(&user_id))
                         .set(users::mfa_enabled.eq(true))
                         .execute(conn)?;
-                    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(&user_id)))
-                        .execute(conn)?;
+                    diesel::delete(
+                        recovery_codes::table.filter(recovery_codes::user_id.eq(&user_id)),
+                    )
+                    .execute(conn)?;
                     insert_codes(conn, &codes)?;
                     let revoked = diesel::update(
                         sessions::table
@@ -324,7 +326,9 @@ impl RecoveryCodeStore for Database {
                     .optional()?
                     .unwrap_or(false);
                 if !enabled {
-                    return Err(StoreError::Query(diesel::result::Error::RollbackTransaction));
+                    return Err(StoreError::Query(
+                        diesel::result::Error::RollbackTransaction,
+                    ));
                 }
                 insert_codes(conn, &rows)?;
                 Ok(true)
@@ -402,10 +406,14 @@ impl SecondFactors for Database {
                         return Ok(None);
                     }
                     diesel::delete(totp_secrets::table.find(&user_id)).execute(conn)?;
-                    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(&user_id)))
-                        .execute(conn)?;
-                    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(&user_id)))
-                        .execute(conn)?;
+                    diesel::delete(
+                        recovery_codes::table.filter(recovery_codes::user_id.eq(&user_id)),
+                    )
+                    .execute(conn)?;
+                    diesel::delete(
+                        mfa_challenges::table.filter(mfa_challenges::user_id.eq(&user_id)),
+                    )
+                    .execute(conn)?;
                     Ok(Some(super::sessions::revoke_all_of(conn, &user_id, now)?))
                 })
             })
@@ -433,8 +441,10 @@ impl MfaChallengeStore for Database {
                 .execute(conn)?;
             // Expired challenges are useless: each new one sweeps them (indexed), so nobody
             // can fill the table.
-            diesel::delete(mfa_challenges::table.filter(mfa_challenges::expires_at.le(row.created_at)))
-                .execute(conn)?;
+            diesel::delete(
+                mfa_challenges::table.filter(mfa_challenges::expires_at.le(row.created_at)),
+            )
+            .execute(conn)?;
             Ok(())
         })
         .await

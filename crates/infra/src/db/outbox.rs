@@ -36,9 +36,7 @@ impl OutboxRow {
         let (recipient, user_id) = match intent {
             MailIntent::PasswordReset { email } => (email, None),
             MailIntent::VerifyEmail { user_id, email } => (email, Some(user_id.to_string())),
-            MailIntent::SecurityNotice { user_id, email, .. } => {
-                (email, Some(user_id.to_string()))
-            }
+            MailIntent::SecurityNotice { user_id, email, .. } => (email, Some(user_id.to_string())),
         };
         Self {
             id: Uuid::now_v7().to_string(),
