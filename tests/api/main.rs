@@ -26,3 +26,6 @@ mod log_hygiene;
 mod password_policy;
 mod response_hardening;
 mod throttling;
+// Second factors.
+mod mfa;
+mod mfa_support;
