@@ -831,8 +831,8 @@ async fn authenticate_live_session_of_active_user_gives_the_principal_in_one_rea
     assert_eq!(
         principal,
         Principal {
-            amr: crate::Amr::password(),
-            auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            amr: session.amr.clone(),
+            auth_time: session.created_at,
             user,
             session_id: session.id
         }
