@@ -13,10 +13,11 @@ use actix_web::http::header::HeaderName;
 use auth_api::hardening::parse_origin;
 use auth_api::ApiSettings;
 use auth_domain::recovery::RecoveryPolicy;
+use auth_domain::throttle::WindowLimit;
 use auth_domain::{ThrottlePolicy, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
+use auth_infra::jwt::is_hmac;
 use auth_infra::jwt::{parse_algorithm, PemKey, PemKeys, MIN_SECRET_BYTES};
-use auth_infra::jwt_keys::is_hmac;
 use auth_infra::{Backend, DatabaseOptions, JwtSettings};
 use chrono::TimeDelta;
 use ipnet::IpNet;
@@ -43,17 +44,23 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("REFRESH_TOKEN_NAME", "refresh_token", "JSON key of the refresh token"),
     ("AUTH_HEADER_NAME", "Authorization", "header carrying the access token"),
     ("AUTH_HEADER_TYPES", "Bearer", "accepted schemes, comma-separated, case-insensitive"),
-    ("MAX_BODY_BYTES", "65536", "largest request body accepted"),
+    ("MAX_BODY_BYTES", "65536", "largest request body accepted; a larger one gets 413 and the connection is closed"),
+    ("REQUEST_BODY_TIMEOUT", "10s", "the whole request body must arrive within this long, else 408 request_timeout and the connection is closed"),
     ("DATABASE_POOL_SIZE", "10", "connections in the pool"),
     ("DATABASE_TIMEOUT", "5s", "wait for a pooled connection before answering 503"),
-    ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (PostgreSQL only, invalidated by LISTEN/NOTIFY); 0 turns it off"),
+    ("SESSION_CACHE_SIZE", "10000", "sessions cached per instance for authentication (invalidated by LISTEN/NOTIFY on PostgreSQL, a polled change log on SQLite); 0 turns it off"),
     ("WORKERS", "(cores)", "HTTP worker threads"),
     ("RUST_LOG", "info", "log filter"),
     ("PRUNE_INTERVAL", "1h", "how often serve deletes ended sessions; 0 turns it off"),
     ("SESSION_RETENTION", "7d", "how long revoked sessions are kept before prune deletes them"),
-    ("LOGIN_MAX_FAILURES", "5", "consecutive failed logins that lock an email or a client address"),
-    ("LOGIN_LOCKOUT", "1m", "first lock; doubles with each further failure"),
+    ("LOGIN_MAX_FAILURES", "5", "key 1: consecutive failed logins of one account from one client address that lock that pair"),
+    ("LOGIN_ACCOUNT_MAX_FAILURES", "20", "key 2: consecutive failed logins of one account from every address that lock the account"),
+    ("LOGIN_ADDRESS_MAX_FAILURES", "100", "key 3: failed logins from one client address, across accounts, within LOGIN_ADDRESS_WINDOW"),
+    ("LOGIN_ADDRESS_WINDOW", "1h", "key 3's sliding window"),
+    ("LOGIN_KNOWN_PAIR_TTL", "30d", "an account + address pair that logged in within this long is exempt from keys 2 and 3"),
+    ("LOGIN_LOCKOUT", "1m", "first lock of keys 1 and 2; doubles with each further failure"),
     ("LOGIN_LOCKOUT_MAX", "15m", "longest lock"),
+    ("CEREMONY_MAX_PER_ADDRESS", "60", "anonymous ceremony starts (passkey login options, OAuth authorize) per client address per minute"),
     ("TRUSTED_PROXIES", "(none)", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed"),
     ("CORS_ALLOWED_ORIGINS", "(none: CORS off)", "comma-separated origins (scheme://host[:port]) allowed by CORS"),
     ("PUBLIC_URL", "http://127.0.0.1:8000", "base of the links in mails: {PUBLIC_URL}/verify-email?token=… and {PUBLIC_URL}/reset-password?token=…"),
@@ -135,6 +142,8 @@ pub struct Config {
     /// How long a revoked session is kept before `prune` deletes it.
     pub session_retention: TimeDelta,
     pub throttle: ThrottlePolicy,
+    /// `CEREMONY_MAX_PER_ADDRESS` per minute: starts of anonymous ceremonies per address.
+    pub ceremony_budget: WindowLimit,
     /// Mail transport and delivery (issue "Account lifecycle").
     pub mail: MailConfig,
     /// Token lifetimes, link base and retry policy of verification and reset mail.
@@ -407,27 +416,7 @@ impl Config {
                 .map(|w| w as usize),
         };
 
-        let max_failures = number("LOGIN_MAX_FAILURES", 5)?;
-        if !(1..=1_000).contains(&max_failures) {
-            return Err(invalid(
-                "LOGIN_MAX_FAILURES",
-                format!("must be between 1 and 1000, got {max_failures}"),
-            ));
-        }
-        let lockout = ttl("LOGIN_LOCKOUT", "1m")?;
-        let lockout_max = ttl("LOGIN_LOCKOUT_MAX", "15m")?;
-        if lockout_max < lockout {
-            return Err(invalid(
-                "LOGIN_LOCKOUT_MAX",
-                "must be at least LOGIN_LOCKOUT",
-            ));
-        }
-        let throttle = ThrottlePolicy {
-            max_failures: max_failures as u32,
-            lockout,
-            lockout_max,
-            ..ThrottlePolicy::default()
-        };
+        let throttle = throttle::ThrottleSettings::read(&get)?;
         let trusted_proxies = list(get("TRUSTED_PROXIES"))
             .map(|entry| {
                 entry
@@ -515,6 +504,7 @@ impl Config {
                 auth_header,
                 auth_schemes,
                 max_body_bytes: max_body_bytes as usize,
+                body_timeout: duration("REQUEST_BODY_TIMEOUT", "10s", false)?,
                 trusted_proxies,
                 cors_allowed_origins,
                 require_mfa_for_admins: mfa.require_for_admins,
@@ -524,7 +514,8 @@ impl Config {
             prune_interval: duration("PRUNE_INTERVAL", "1h", true)?,
             session_retention: TimeDelta::from_std(duration("SESSION_RETENTION", "7d", true)?)
                 .map_err(|_| invalid("SESSION_RETENTION", "is too long"))?,
-            throttle,
+            throttle: throttle.policy,
+            ceremony_budget: throttle.ceremony_budget,
             mail,
             recovery,
             private_key_file,
@@ -658,7 +649,7 @@ mod attack_resistance_config_tests {
     #[test]
     fn throttle_proxies_and_cors_default_to_five_one_minute_fifteen_none_none() {
         let config = config(&[]).unwrap();
-        assert_eq!(config.throttle.max_failures, 5);
+        assert_eq!(config.throttle.pair_max_failures, 5);
         assert_eq!(config.throttle.lockout, TimeDelta::minutes(1));
         assert_eq!(config.throttle.lockout_max, TimeDelta::minutes(15));
         assert!(config.api.trusted_proxies.is_empty());
@@ -678,7 +669,7 @@ mod attack_resistance_config_tests {
             ),
         ])
         .unwrap();
-        assert_eq!(config.throttle.max_failures, 3);
+        assert_eq!(config.throttle.pair_max_failures, 3);
         assert_eq!(config.throttle.lockout, TimeDelta::seconds(30));
         assert_eq!(config.throttle.lockout_max, TimeDelta::hours(1));
         let proxies: Vec<String> = config
@@ -713,6 +704,9 @@ mod attack_resistance_config_tests {
         assert_eq!(error.variable, "LOGIN_LOCKOUT_MAX");
     }
 }
+
+#[path = "config_throttle.rs"]
+mod throttle;
 
 #[cfg(test)]
 #[path = "config_mail_tests.rs"]

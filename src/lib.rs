@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use auth_api::observability::{self, Metrics, PoolState, SessionCacheState};
 use auth_api::AuthApi;
@@ -24,7 +24,7 @@ use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
 use auth_domain::service::RegisterError;
-use auth_domain::throttle::LoginThrottle;
+use auth_domain::throttle::{AddressBudget, LoginThrottle, Throttle};
 use auth_domain::user::AccountKind;
 use auth_domain::{
     AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
@@ -94,7 +94,14 @@ pub struct Components {
     pub mail_wake: Arc<Notify>,
     /// The public keys as a JWK Set, for `GET /.well-known/jwks.json`.
     pub jwks: serde_json::Value,
+    /// The login throttle (also in `service`): other login steps count their failures here.
+    pub throttle: Throttle,
+    /// The per-address budget of anonymous ceremony starts (`CEREMONY_MAX_PER_ADDRESS`).
+    pub ceremonies: AddressBudget,
 }
+
+/// The scope of the ceremony budget's keys (`ceremony:<address>`).
+pub const CEREMONY_BUDGET: &str = "ceremony";
 
 /// Connects the database (running migrations), builds the adapters and the use cases.
 /// Blocking work (migrations, the reference bcrypt hash) runs on the blocking pool.
@@ -112,7 +119,14 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let users = store.clone() as Arc<dyn UserRepository>;
     let sessions = store.clone() as Arc<dyn SessionRepository>;
     let audit = store.clone() as Arc<dyn AuditLog>;
-    let throttle = store.clone() as Arc<dyn LoginThrottle>;
+    let throttle_store = store.clone() as Arc<dyn LoginThrottle>;
+    let throttle = Throttle::new(throttle_store.clone(), config.throttle, clock.clone());
+    let ceremonies = AddressBudget::new(
+        throttle_store,
+        CEREMONY_BUDGET,
+        config.ceremony_budget,
+        clock.clone(),
+    );
     let tokens = Arc::new(tokens) as Arc<dyn TokenService>;
     let hasher = Arc::new(hasher) as Arc<dyn PasswordHasher>;
     let service = AuthService::new(
@@ -124,7 +138,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         config.policy,
     )
     .with_audit(audit.clone())
-    .with_login_throttle(throttle, config.throttle)
+    .with_login_throttle(throttle.clone())
     .with_second_factors(SecondFactorLogin {
         challenges: store.clone() as Arc<dyn MfaChallengeStore>,
         factors: store.clone() as Arc<dyn SecondFactors>,
@@ -173,7 +187,8 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
             clock,
         },
         config.recovery.clone(),
-    );
+    )
+    .with_login_throttle(throttle.clone());
     Ok(Components {
         service,
         database,
@@ -184,6 +199,8 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         mfa,
         mail_wake,
         jwks,
+        throttle,
+        ceremonies,
     })
 }
 
@@ -303,10 +320,14 @@ impl Application {
             App::new()
                 .app_data(metrics.clone())
                 .wrap(from_fn(observability::observe))
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms rid=%{x-request-id}o"))
+                .wrap(auth_api::access_log::middleware())
                 .service(auth_api::scope("", web::Data::new(api)))
         })
-        .shutdown_timeout(30);
+        .shutdown_timeout(30)
+        // After answering a request whose body it will not read (413, 408), the connection is
+        // closed at once: no "lingering close" that would go on reading and discarding what
+        // the client still sends (a second of it is hundreds of megabytes on a fast link).
+        .client_disconnect_timeout(std::time::Duration::ZERO);
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }

@@ -432,3 +432,68 @@ async fn serve_with_no_configuration_runs_on_sqlite() {
         .unwrap();
     assert_eq!(response.status(), 200, "token survives a restart");
 }
+
+/// A sample of `name` from the server's `/metrics`.
+async fn metric(client: &Client, server: &Server, name: &str) -> f64 {
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// SQLite's session cache is exact for one process, and a write from another process on the
+/// same file — here a second `auth-server serve` — is honoured within 1 s.
+#[tokio::test]
+async fn sqlite_a_logout_through_another_process_is_refused_within_a_second() {
+    let dir = TempDir::new();
+    let vars = [("PORT", "0"), FAST, ("JWT_SECRET", SECRET)];
+    let first = Server::start(dir.path(), &vars);
+    let second = Server::start(dir.path(), &vars);
+    let client = Client::new();
+    let response = client
+        .post(first.url("/create"))
+        .json(&seed_user())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let access = login(&client, &first, "john@doe.com", "johnspassword1234@!").await;
+
+    // The first server answers from its cache.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hits = metric(&client, &first, "session_cache_hits_total").await;
+        for _ in 0..5 {
+            assert_eq!(me(&client, &first, &access).await["email"], "john@doe.com");
+        }
+        if metric(&client, &first, "session_cache_hits_total").await >= hits + 5.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET /users/me is answered from the cache"
+        );
+    }
+
+    let response = client
+        .post(second.url("/logout"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let took =
+        crate::helpers::refused_within(&client, &first.address, &access, Duration::from_secs(1))
+            .await;
+    assert!(took < Duration::from_secs(1), "refused after {took:?}");
+}

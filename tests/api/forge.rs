@@ -59,7 +59,7 @@ pub fn sign_with(claims: &Claims, algorithm: Algorithm, secret: &[u8]) -> String
     let mut header = Header::new(algorithm);
     header.typ = Some("JWT".into());
     header.kid = Some(
-        auth_infra::jwt_keys::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
+        auth_infra::jwt::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
             .expect("key ring")
             .signing_kid()
             .to_owned(),
@@ -144,4 +144,25 @@ fn unsigned_token_decodes_to_its_claims() {
     assert_eq!(decode(&token), claims);
     let header = jsonwebtoken::decode_header(sign(&claims)).expect("header");
     assert_eq!(header.alg, Algorithm::HS256);
+}
+
+/// Signs `claims` (any JSON) under a header of the test's own making (any JSON, e.g. with
+/// `crit`), with HS256 and [`SECRET`]: a token only the header's contents can get refused.
+pub fn sign_with_header(header: &serde_json::Value, claims: &impl Serialize) -> String {
+    let message = format!("{}.{}", segment(header), segment(claims));
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+    )
+    .expect("token signs");
+    format!("{message}.{signature}")
+}
+
+/// The `kid` of the test server's tokens.
+pub fn test_kid() -> String {
+    auth_infra::jwt::KeyRing::hmac(Algorithm::HS256, SECRET.as_bytes())
+        .expect("key ring")
+        .signing_kid()
+        .to_owned()
 }

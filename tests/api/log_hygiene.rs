@@ -182,12 +182,40 @@ async fn logs_never_contain_a_password_a_hash_or_a_token(db: Db) {
     let wrong = json!({ "email": "john@doe.com", "password": WRONG_PASSWORD });
     assert_eq!(post("/login", wrong).await.unwrap().status(), 401);
 
+    // Secrets in query strings: the link a reset mail carries, and what careless clients send.
+    const QUERY_SECRETS: [(&str, &str); 3] = [
+        (
+            "/reset-password?token=",
+            "QueryResetToken0123456789abcdefABCDEF",
+        ),
+        (
+            "/users/me?access_token=",
+            "QueryAccessToken0123456789abcdef",
+        ),
+        (
+            "/login?email=john%40doe.com&password=",
+            "QueryPassword0123456789",
+        ),
+    ];
+    for (path, secret) in QUERY_SECRETS {
+        let response = client
+            .get(format!("{base}{path}{secret}"))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(response.status(), 500);
+    }
+
     let hash = stored_hash(&database, "john@doe.com");
     let logs = server.finish();
     // The capture worked: the flow is in the log.
     assert!(logs.contains("listening on"), "{logs}");
     assert!(logs.contains("POST /login"), "request log missing:\n{logs}");
     assert!(logs.contains("DEBUG"), "not at debug level:\n{logs}");
+    assert!(
+        logs.contains("GET /reset-password HTTP/1.1"),
+        "the request line, without its query, is logged:\n{logs}"
+    );
 
     let mut secrets: Vec<(String, String)> = vec![
         ("the password".into(), PASSWORD.into()),
@@ -197,6 +225,9 @@ async fn logs_never_contain_a_password_a_hash_or_a_token(db: Db) {
         ("the stored hash".into(), hash),
         ("the signing key".into(), SECRET.into()),
     ];
+    for (path, secret) in QUERY_SECRETS {
+        secrets.push((format!("the query secret of {path}"), secret.into()));
+    }
     for (name, pair) in [
         ("first", &first),
         ("refreshed", &refreshed),

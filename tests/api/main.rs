@@ -14,18 +14,24 @@ mod recovery;
 mod refresh;
 mod registration;
 mod seed_flow;
+mod session_cache;
 
 mod admin;
 mod lifecycle_support;
+mod listings;
 mod profile;
 mod sessions;
 mod tokens;
 // Attack resistance.
+mod credential_race;
 mod hash_upgrade;
 mod log_hygiene;
 mod password_policy;
 mod response_hardening;
+mod slow_clients;
+mod throttle_keys;
 mod throttling;
 // Second factors.
 mod mfa;
 mod mfa_support;
+mod token_hardening;

@@ -38,7 +38,7 @@ pub struct UserOut {
     pub mfa_enabled: bool,
 }
 
-fn rfc3339(time: chrono::DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(time: chrono::DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -94,7 +94,7 @@ impl Fields {
         self.check(field, parse(raw))
     }
 
-    fn check<T>(&mut self, field: &str, parsed: Result<T, ValueError>) -> Option<T> {
+    pub(crate) fn check<T>(&mut self, field: &str, parsed: Result<T, ValueError>) -> Option<T> {
         parsed
             .map_err(|error| self.0.push(FieldError::new(field, error.0)))
             .ok()

@@ -1,6 +1,5 @@
 //! Every error the HTTP layer answers with, as `{"detail", "code"[, "errors"]}` JSON.
 
-use std::error::Error as StdError;
 use std::fmt;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -85,6 +84,15 @@ impl ApiError {
         )
     }
 
+    /// The body did not arrive within `REQUEST_BODY_TIMEOUT`.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request body did not arrive in time",
+        )
+    }
+
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "No such route")
     }
@@ -150,6 +158,7 @@ impl ApiError {
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "malformed_body",
             StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
             StatusCode::TOO_MANY_REQUESTS => "too_many_attempts",
@@ -167,7 +176,7 @@ impl ApiError {
 
     /// Logs the cause chain server-side and answers without it.
     pub fn from_fault(fault: &Fault) -> Self {
-        let chain = cause_chain(fault);
+        let chain = auth_domain::error::chain(fault);
         match fault {
             Fault::Unavailable(_) => {
                 log::warn!("storage unavailable: {chain}");
@@ -208,18 +217,6 @@ impl ApiError {
     }
 }
 
-/// `error: cause: cause…`, for the log.
-fn cause_chain(error: &dyn StdError) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
-}
-
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
@@ -233,6 +230,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
+        // The rest of a body too large or too slow is not worth reading: close the
+        // connection after the answer instead of draining it.
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            response.force_close();
+        }
         if let Some(challenge) = self.challenge {
             response.insert_header((
                 header::WWW_AUTHENTICATE,

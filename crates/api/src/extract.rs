@@ -14,6 +14,8 @@ use crate::AuthApi;
 
 /// Default body limit when no [`AuthApi`] is registered.
 const DEFAULT_LIMIT: usize = 64 * 1024;
+/// Default body timeout when no [`AuthApi`] is registered.
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A JSON request body deserialised into `T`.
 #[derive(Debug)]
@@ -49,9 +51,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<actix_web::web::Data<AuthApi>>()
-            .map_or(DEFAULT_LIMIT, |api| api.settings.max_body_bytes);
+        let api = req.app_data::<actix_web::web::Data<AuthApi>>();
+        let limit = api.map_or(DEFAULT_LIMIT, |api| api.settings.max_body_bytes);
+        let timeout = api.map_or(DEFAULT_BODY_TIMEOUT, |api| api.settings.body_timeout);
         let json = is_json(req);
         let declared = declared_length(req);
         let mut payload = payload.take();
@@ -64,18 +66,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     "The body must be JSON sent with Content-Type: application/json",
                 ));
             }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| ApiError::malformed_body("The body could not be read"))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::payload_too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            // A slow client cannot hold the worker: the whole body within `timeout`.
+            let body = actix_web::rt::time::timeout(timeout, read_body(&mut payload, limit))
+                .await
+                .map_err(|_| ApiError::request_timeout())??;
             parse(&body).map(JsonBody)
         })
     }
+}
+
+/// Reads the body, refusing it (413) as soon as it grows past `limit`.
+async fn read_body(payload: &mut Payload, limit: usize) -> Result<BytesMut, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::malformed_body("The body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Deserialises a JSON object, naming the offending field on a shape error.

@@ -9,17 +9,20 @@
 //!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
 //! ```
 
+pub mod access_log;
 pub mod client_addr;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod hardening;
+pub mod listing;
 pub mod mfa;
 pub mod middleware;
 pub mod observability;
 pub mod openapi;
 pub mod recovery;
+pub mod refused_body;
 pub mod well_known;
 
 use std::sync::Arc;
@@ -50,6 +53,9 @@ pub struct ApiSettings {
     /// Accepted schemes in that header, matched case-insensitively.
     pub auth_schemes: Vec<String>,
     pub max_body_bytes: usize,
+    /// The whole body must arrive within this long of the request reaching its handler
+    /// (`REQUEST_BODY_TIMEOUT`): then 408 `request_timeout`, connection closed.
+    pub body_timeout: std::time::Duration,
     /// Peers whose `X-Forwarded-For` is believed (see [`client_addr`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins allowed by CORS, as `scheme://host[:port]`; empty: CORS off.
@@ -70,6 +76,7 @@ impl Default for ApiSettings {
             auth_header: AUTHORIZATION,
             auth_schemes: vec!["Bearer".into()],
             max_body_bytes: 64 * 1024,
+            body_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
             jwks: serde_json::json!({ "keys": [] }),
@@ -188,4 +195,5 @@ pub fn scope(
         .wrap(cors)
         .wrap(from_fn(middleware::json_errors))
         .wrap(from_fn(hardening::respond_hardened))
+        .wrap(from_fn(refused_body::close_after_refused_body))
 }

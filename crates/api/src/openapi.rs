@@ -211,22 +211,28 @@ pub struct SessionList {
 #[derive(Serialize, ToSchema)]
 pub struct UserPage {
     pub items: Vec<UserOut>,
-    /// How many users there are in all.
+    /// How many users there are in all (with `q`: how many match, as counted for the first
+    /// page of the search and carried on by its cursors).
     pub total: u64,
     /// The page size applied: the `limit` asked for (default 20), capped at 100.
     pub limit: u32,
     pub offset: u32,
+    /// The `after` of the next page; `null` on the last page.
+    pub next: Option<String>,
 }
 
 /// `GET /users/{id}/audit`: one page of a user's audit trail, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct AuditPage {
     pub items: Vec<AuditEventOut>,
-    /// How many events the trail has in all.
+    /// How many events the trail has in all, as counted for its first page and carried on
+    /// by its cursors.
     pub total: u64,
     /// The page size applied: the `limit` asked for (default 20), capped at 100.
     pub limit: u32,
     pub offset: u32,
+    /// The `after` of the next page; `null` on the last page.
+    pub next: Option<String>,
 }
 
 /// `{"message": …}`.

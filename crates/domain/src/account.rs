@@ -61,7 +61,9 @@ pub enum ProfileError {
     #[error("username already taken")]
     UsernameTaken,
     /// The caller's account was deleted while the request ran.
-    #[error("account no longer exists")]
+    /// The account no longer exists, or the caller's session ended meanwhile (a concurrent
+    /// change won): nothing was changed.
+    #[error("account no longer exists, or the session ended meanwhile")]
     AccountGone,
     #[error(transparent)]
     Fault(#[from] Fault),
@@ -218,7 +220,13 @@ impl AccountService {
         };
         let ended = self
             .users
-            .change_password(user.id, &hash, now, Some(session.clone()))
+            .change_password(
+                user.id,
+                principal.session_id,
+                &hash,
+                now,
+                Some(session.clone()),
+            )
             .await?
             .ok_or(ChangePasswordError::AccountGone)?;
         let tokens = self.issuer.issue_pair(&session, session.refresh_jti, now)?;

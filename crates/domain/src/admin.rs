@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
+use crate::listing::SearchPrefix;
+pub use crate::listing::{Listing, Page};
 use crate::ports::{AdministerError, AuditLog, Clock, UserRepository};
 use crate::session::ClientInfo;
 use crate::user::{Role, User, UserId};
-use crate::values::ValueError;
 
 /// Whether `user` may use the administration routes: an active user whose role is `admin`
 /// or who is a superuser. Staff status alone is not enough.
@@ -52,48 +53,6 @@ impl PrivilegeChange {
         .filter_map(|(name, value)| value.map(|value| (name, value)))
         .collect()
     }
-}
-
-/// Which slice of a listing to return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub limit: u32,
-    pub offset: u32,
-}
-
-impl Page {
-    pub const DEFAULT_LIMIT: u32 = 20;
-    pub const MAX_LIMIT: u32 = 100;
-
-    /// `limit` defaults to [`Page::DEFAULT_LIMIT`] and is capped at [`Page::MAX_LIMIT`]; zero
-    /// is refused. `offset` defaults to 0.
-    pub fn new(limit: Option<u32>, offset: Option<u32>) -> Result<Self, ValueError> {
-        let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
-        if limit == 0 {
-            return Err(ValueError("must be at least 1".into()));
-        }
-        Ok(Self {
-            limit: limit.min(Self::MAX_LIMIT),
-            offset: offset.unwrap_or(0),
-        })
-    }
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            limit: Self::DEFAULT_LIMIT,
-            offset: 0,
-        }
-    }
-}
-
-/// One page of a listing, and the size of the whole.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listing<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub page: Page,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,10 +109,28 @@ impl AdminService {
         }
     }
 
-    pub async fn list_users(&self, actor: &User, page: Page) -> Result<Listing<User>, AdminError> {
+    /// Users in registration order, a page at a time; with `search`, only those whose email
+    /// or username starts with it. The total of a search is counted for its first page and
+    /// carried on by the cursor (the total of all users is a maintained counter, read on
+    /// every page).
+    pub async fn list_users(
+        &self,
+        actor: &User,
+        search: Option<SearchPrefix>,
+        page: Page,
+    ) -> Result<Listing<User>, AdminError> {
         Self::authorise(actor)?;
-        let (items, total) = self.users.list(page.limit, page.offset).await?;
-        Ok(Listing { items, total, page })
+        let items = self
+            .users
+            .list(search.clone(), page.start(), page.limit + 1)
+            .await?;
+        let total = match (&search, page.after) {
+            (Some(_), Some(cursor)) => cursor.total,
+            _ => self.users.count(search).await?,
+        };
+        Ok(Listing::from_read(items, total, page, |user| {
+            (user.date_joined, user.id.0)
+        }))
     }
 
     pub async fn get_user(&self, actor: &User, id: UserId) -> Result<User, AdminError> {
@@ -210,7 +187,8 @@ impl AdminService {
         Ok(())
     }
 
-    /// The audit trail of a user (as subject or as actor), newest first. A deleted user's
+    /// The audit trail of a user (as subject or as actor), newest first; its total is counted
+    /// for the first page and carried on by the cursor. A deleted user's
     /// trail stays readable; an id nobody ever had has an empty one.
     pub async fn audit_trail(
         &self,
@@ -219,10 +197,16 @@ impl AdminService {
         page: Page,
     ) -> Result<Listing<AuditEvent>, AdminError> {
         Self::authorise(actor)?;
-        let (items, total) = self
+        let items = self
             .audit
-            .list_for_user(id, page.limit, page.offset)
+            .list_for_user(id, page.start(), page.limit + 1)
             .await?;
-        Ok(Listing { items, total, page })
+        let total = match page.after {
+            Some(cursor) => cursor.total,
+            None => self.audit.count_for_user(id).await?,
+        };
+        Ok(Listing::from_read(items, total, page, |event| {
+            (event.at, event.id)
+        }))
     }
 }

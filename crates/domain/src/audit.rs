@@ -113,20 +113,9 @@ pub async fn record(trail: &dyn AuditLog, event: AuditEvent) {
             event.user_id.map(|id| id.to_string()),
             event.actor_id.map(|id| id.to_string()),
             event.session_id.map(|id| id.to_string()),
-            cause_chain(&fault),
+            crate::error::chain(&fault),
         );
     }
-}
-
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 /// An audit log that keeps nothing: the default of a service built without one.
@@ -142,9 +131,13 @@ impl AuditLog for NoAuditLog {
     async fn list_for_user(
         &self,
         _user_id: UserId,
+        _start: crate::listing::Start,
         _limit: u32,
-        _offset: u32,
-    ) -> Result<(Vec<AuditEvent>, u64), crate::Fault> {
-        Ok((Vec::new(), 0))
+    ) -> Result<Vec<AuditEvent>, crate::Fault> {
+        Ok(Vec::new())
+    }
+
+    async fn count_for_user(&self, _user_id: UserId) -> Result<u64, crate::Fault> {
+        Ok(0)
     }
 }

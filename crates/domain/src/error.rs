@@ -18,6 +18,22 @@ pub enum Fault {
     Internal(#[source] BoxError),
 }
 
+/// `error: cause: cause…`, for the log: an error with its whole chain of sources. A cause that
+/// an error already printed as the end of its own message (lettre's do) is not repeated.
+pub fn chain(error: &dyn StdError) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = cause.source();
+    }
+    chain
+}
+
 impl Fault {
     pub fn internal(cause: impl Into<BoxError>) -> Self {
         Self::Internal(cause.into())

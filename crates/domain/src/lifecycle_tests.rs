@@ -15,6 +15,7 @@ use crate::account::{
 use crate::admin::{can_administer, AdminError, AdminService, Page, PrivilegeChange};
 use crate::audit::{kind, AuditEvent};
 use crate::error::Fault;
+use crate::listing::{Cursor, SearchPrefix, Start};
 use crate::maintenance::SessionPruner;
 use crate::ports::{
     AdministerError, MockAuditLog, MockClock, MockPasswordHasher, MockSessionRepository,
@@ -258,7 +259,7 @@ async fn password_change_revokes_every_session_and_opens_a_new_one_for_the_fresh
         users
             .expect_change_password()
             .times(1)
-            .returning(move |id, hash, at, fresh| {
+            .returning(move |id, _caller, hash, at, fresh| {
                 stored
                     .lock()
                     .unwrap()
@@ -327,7 +328,7 @@ async fn password_change_of_a_deleted_account_issues_nothing() {
     users
         .expect_change_password()
         .times(1)
-        .returning(|_, _, _, _| Ok(None));
+        .returning(|_, _, _, _, _| Ok(None));
     let svc = account_service(
         users,
         MockSessionRepository::new(),
@@ -352,7 +353,7 @@ async fn password_change_store_fault_propagates_without_issuing() {
     users
         .expect_change_password()
         .times(1)
-        .returning(|_, _, _, _| Err(Fault::unavailable("down")));
+        .returning(|_, _, _, _, _| Err(Fault::unavailable("down")));
     let svc = account_service(
         users,
         MockSessionRepository::new(),
@@ -380,7 +381,7 @@ async fn a_failing_audit_log_does_not_fail_the_password_change() {
     users
         .expect_change_password()
         .times(1)
-        .returning(|_, _, _, _| Ok(Some(1)));
+        .returning(|_, _, _, _, _| Ok(Some(1)));
     let issued = recorded();
     let svc = account_service(
         users,
@@ -683,7 +684,7 @@ async fn a_non_administrator_is_forbidden_everything_before_any_read() {
         },
     ] {
         let outcomes = [
-            svc.list_users(&actor, Page::default()).await.err(),
+            svc.list_users(&actor, None, Page::default()).await.err(),
             svc.get_user(&actor, id).await.err(),
             svc.update_user(&actor, id, change, &client()).await.err(),
             svc.delete_user(&actor, id, &client()).await.err(),
@@ -703,17 +704,92 @@ async fn an_administrator_lists_users_with_the_page_asked() {
     let mut users = MockUserRepository::new();
     users
         .expect_list()
-        .withf(|limit, offset| *limit == 5 && *offset == 10)
+        .withf(|search, start, limit| {
+            search.is_none() && *start == Start::Offset(10) && *limit == 6
+        })
         .times(1)
-        .returning(|_, _| Ok((vec![regular()], 11)));
+        .returning(|_, _, _| Ok(vec![regular()]));
+    users
+        .expect_count()
+        .withf(|search| search.is_none())
+        .times(1)
+        .returning(|_| Ok(11));
     let svc = admin_service(users, MockAuditLog::new());
     let page = Page::new(Some(5), Some(10)).unwrap();
 
-    let listing = svc.list_users(&admin(), page).await.unwrap();
+    let listing = svc.list_users(&admin(), None, page).await.unwrap();
 
     assert_eq!(listing.total, 11);
     assert_eq!(listing.items.len(), 1);
     assert_eq!(listing.page, page);
+    assert_eq!(listing.next, None);
+}
+
+#[tokio::test]
+async fn a_full_page_of_users_has_a_cursor_and_a_search_total_rides_on_it() {
+    let all: Vec<User> = (0..3).map(|_| regular()).collect();
+    let last_shown = (all[1].date_joined, all[1].id.0);
+    let read = all.clone();
+    let mut users = MockUserRepository::new();
+    users
+        .expect_list()
+        .withf(|search, start, limit| {
+            search.as_ref().map(SearchPrefix::as_str) == Some("jo")
+                && *start == Start::Offset(0)
+                && *limit == 3
+        })
+        .times(1)
+        .returning(move |_, _, _| Ok(read.clone()));
+    users.expect_count().times(1).returning(|_| Ok(42));
+    let svc = admin_service(users, MockAuditLog::new());
+    let search = SearchPrefix::parse("Jo").unwrap();
+    let page = Page::new(Some(2), None).unwrap();
+
+    let first = svc
+        .list_users(&admin(), search.clone(), page)
+        .await
+        .unwrap();
+
+    assert_eq!(first.items.len(), 2);
+    let cursor = first.next.unwrap();
+    assert_eq!(
+        (cursor.at, cursor.id, cursor.total),
+        (last_shown.0, last_shown.1, 42)
+    );
+
+    // The next page of the search is read after the cursor and not counted again.
+    let mut users = MockUserRepository::new();
+    users
+        .expect_list()
+        .withf(move |_, start, _| *start == Start::After(last_shown.0, last_shown.1))
+        .times(1)
+        .returning(|_, _, _| Ok(vec![regular()]));
+    users.expect_count().never();
+    let svc = admin_service(users, MockAuditLog::new());
+    let second = svc
+        .list_users(&admin(), search, page.after(cursor))
+        .await
+        .unwrap();
+    assert_eq!(second.total, 42);
+    assert_eq!(second.next, None);
+}
+
+#[tokio::test]
+async fn pages_of_all_users_read_the_counter_every_time() {
+    let mut users = MockUserRepository::new();
+    users.expect_list().returning(|_, _, _| Ok(Vec::new()));
+    users.expect_count().times(1).returning(|_| Ok(7));
+    let svc = admin_service(users, MockAuditLog::new());
+    let cursor = Cursor {
+        at: now(),
+        id: uuid::Uuid::new_v4(),
+        total: 3,
+    };
+    let page = Page::default().after(cursor);
+
+    let listing = svc.list_users(&admin(), None, page).await.unwrap();
+
+    assert_eq!(listing.total, 7);
 }
 
 #[tokio::test]
@@ -894,9 +970,10 @@ async fn an_administrator_reads_a_users_audit_trail_page() {
     let mut audit = MockAuditLog::new();
     audit
         .expect_list_for_user()
-        .withf(move |id, limit, offset| *id == target && *limit == 20 && *offset == 0)
+        .withf(move |id, start, limit| *id == target && *start == Start::Offset(0) && *limit == 21)
         .times(1)
-        .returning(|_, _, _| Ok((vec![AuditEvent::new(kind::LOGGED_OUT, now())], 1)));
+        .returning(|_, _, _| Ok(vec![AuditEvent::new(kind::LOGGED_OUT, now())]));
+    audit.expect_count_for_user().times(1).returning(|_| Ok(1));
     let svc = admin_service(MockUserRepository::new(), audit);
 
     let listing = svc
@@ -914,7 +991,8 @@ fn pages_default_cap_and_refuse_zero() {
         Page::new(None, None).unwrap(),
         Page {
             limit: 20,
-            offset: 0
+            offset: 0,
+            after: None,
         }
     );
     assert_eq!(Page::new(Some(1000), Some(7)).unwrap().limit, 100);

@@ -11,7 +11,8 @@ use crate::ports::{MockClock, MockPasswordHasher, MockSessionRepository, MockUse
 use crate::service::{AuthService, LoginError, TokenPolicy};
 use crate::session::ClientInfo;
 use crate::throttle::{
-    Admission, AdmittedAttempt, CountedKey, MockLoginThrottle, ThrottleKey, ThrottlePolicy,
+    AddressKey, Admission, AdmittedAttempt, AttemptKeys, MockLoginThrottle, Settlement, Throttle,
+    ThrottlePolicy,
 };
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, PasswordHash};
@@ -48,24 +49,20 @@ fn client(address: Option<&str>) -> ClientInfo {
     }
 }
 
-fn admitted(keys: &[ThrottleKey]) -> AdmittedAttempt {
+fn admitted(keys: &AttemptKeys) -> AdmittedAttempt {
     AdmittedAttempt {
-        keys: keys
-            .iter()
-            .map(|key| CountedKey {
-                key: key.clone(),
-                lock_before: None,
-                lock_set: None,
-            })
-            .collect(),
+        keys: keys.clone(),
+        counters: Vec::new(),
+        window_event: None,
+        known_pair: false,
     }
 }
 
-fn both_keys() -> Vec<ThrottleKey> {
-    vec![
-        ThrottleKey::Account(EMAIL.into()),
-        ThrottleKey::Address(ADDRESS.into()),
-    ]
+fn both_keys() -> AttemptKeys {
+    AttemptKeys::new(
+        Some(&email()),
+        Some(AddressKey::of(ADDRESS.parse().unwrap())),
+    )
 }
 
 struct Mocks {
@@ -121,18 +118,21 @@ impl Mocks {
     fn service(self) -> AuthService {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(now());
+        let clock = Arc::new(clock);
         let service = AuthService::new(
             Arc::new(self.users),
             Arc::new(self.sessions),
             Arc::new(self.tokens),
             Arc::new(self.hasher),
-            Arc::new(clock),
+            clock.clone(),
             TokenPolicy::default(),
         );
         match self.throttle {
-            Some(throttle) => {
-                service.with_login_throttle(Arc::new(throttle), ThrottlePolicy::default())
-            }
+            Some(throttle) => service.with_login_throttle(Throttle::new(
+                Arc::new(throttle),
+                ThrottlePolicy::default(),
+                clock,
+            )),
             None => service,
         }
     }
@@ -148,14 +148,14 @@ async fn a_locked_key_refuses_without_reading_the_user_or_checking_the_password(
     let mut throttle = MockLoginThrottle::new();
     throttle
         .expect_admit()
-        .withf(|keys, at, _| keys == both_keys().as_slice() && *at == now())
+        .withf(|keys, at, _| *keys == both_keys() && *at == now())
         .times(1)
         .returning(|_, _, _| {
             Ok(Admission::Locked {
                 until: now() + TimeDelta::milliseconds(59_001),
             })
         });
-    throttle.expect_record_success().never();
+    throttle.expect_settle().never();
     mocks.throttle = Some(throttle);
     mocks.users.expect_find_by_email().never();
     mocks.sessions.expect_start().never();
@@ -187,7 +187,7 @@ async fn an_admitted_wrong_password_stays_counted() {
         .expect_admit()
         .times(1)
         .returning(|keys, _, _| Ok(Admission::Admitted(admitted(keys))));
-    throttle.expect_record_success().never();
+    throttle.expect_settle().never();
     mocks.throttle = Some(throttle);
     mocks.sessions.expect_start().never();
 
@@ -213,7 +213,7 @@ async fn an_inactive_account_with_the_right_password_stays_counted() {
         .expect_admit()
         .times(1)
         .returning(|keys, _, _| Ok(Admission::Admitted(admitted(keys))));
-    throttle.expect_record_success().never();
+    throttle.expect_settle().never();
     mocks.throttle = Some(throttle);
 
     let refused = mocks
@@ -241,9 +241,10 @@ async fn a_success_hands_the_admitted_attempt_back() {
     {
         let settled = Arc::clone(&settled);
         throttle
-            .expect_record_success()
+            .expect_settle()
+            .withf(|_, settlement, at| *settlement == Settlement::Succeeded && *at == now())
             .times(1)
-            .returning(move |attempt| {
+            .returning(move |attempt, _, _| {
                 settled.lock().unwrap().push(attempt.clone());
                 Ok(())
             });
@@ -265,7 +266,7 @@ async fn without_a_known_address_only_the_email_is_counted() {
     let mut throttle = MockLoginThrottle::new();
     throttle
         .expect_admit()
-        .withf(|keys, _, _| keys == [ThrottleKey::Account(EMAIL.into())].as_slice())
+        .withf(|keys, _, _| *keys == AttemptKeys::new(Some(&email()), None))
         .times(1)
         .returning(|keys, _, _| Ok(Admission::Admitted(admitted(keys))));
     mocks.throttle = Some(throttle);

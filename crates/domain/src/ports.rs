@@ -9,6 +9,7 @@ use crate::account::ProfileChange;
 use crate::admin::PrivilegeChange;
 use crate::audit::AuditEvent;
 use crate::error::Fault;
+use crate::listing::{SearchPrefix, Start};
 use crate::session::{Session, SessionId};
 use crate::token::{Claims, TokenKind};
 use crate::user::{User, UserId};
@@ -61,19 +62,39 @@ pub trait UserRepository: Send + Sync {
     /// revokes at `now` every session of the user that is not revoked yet, and stores `fresh`
     /// (a new session of the user, if given) without touching `last_login`.
     ///
+    /// A compare-and-set on the caller's session: it happens only if `caller` is, once the
+    /// user's row is locked, still a live session of the user (not revoked, not expired at
+    /// `now`). So of concurrent changes from one user's sessions exactly one wins, and the
+    /// others find their session revoked by it.
+    ///
     /// Returns how many sessions it revoked, or `None` (writing nothing) when there is no
-    /// such user.
+    /// such user or `caller` is no longer live.
     async fn change_password(
         &self,
         id: UserId,
+        caller: SessionId,
         hash: &PasswordHash,
         now: DateTime<Utc>,
         fresh: Option<Session>,
     ) -> Result<Option<u64>, Fault>;
 
-    /// One page of users in registration order (oldest first, ties by id), and how many
-    /// users there are in all.
-    async fn list(&self, limit: u32, offset: u32) -> Result<(Vec<User>, u64), Fault>;
+    /// At most `limit` users in registration order (oldest first, ties by id), from `start`:
+    /// skipping `Offset(n)` users, or strictly after the user whose (`date_joined`, id) is
+    /// `After(at, id)` (that user need not exist any more). With `search`, only the users whose
+    /// email or username (lower-cased) starts with it.
+    ///
+    /// MUST read through an index matching the order, so that a page `After` costs the same
+    /// at any depth; users inserted meanwhile never make a page `After` repeat or skip one.
+    async fn list(
+        &self,
+        search: Option<SearchPrefix>,
+        start: Start,
+        limit: u32,
+    ) -> Result<Vec<User>, Fault>;
+
+    /// How many users there are; with `search`, how many `list` would return in all. Without
+    /// `search` it MUST NOT scan the users (a maintained counter): it is read on every page.
+    async fn count(&self, search: Option<SearchPrefix>) -> Result<u64, Fault>;
 
     /// Applies the privilege fields present in `change` and returns the updated user;
     /// `None` when there is no such user (nothing is written). When the change deactivates
@@ -272,12 +293,16 @@ pub trait AuditLog: Send + Sync {
     /// their user is deleted).
     async fn record(&self, event: &AuditEvent) -> Result<(), Fault>;
 
-    /// One page of the events whose subject or actor is `user_id`, newest first (ties by id,
-    /// newest first), and how many such events there are in all.
+    /// At most `limit` of the events whose subject or actor is `user_id`, newest first (ties by
+    /// id, the greater first), from `start`: skipping `Offset(n)`, or strictly after (older
+    /// than) the event whose (`at`, id) is `After(at, id)`, through indexes matching the order.
     async fn list_for_user(
         &self,
         user_id: UserId,
+        start: Start,
         limit: u32,
-        offset: u32,
-    ) -> Result<(Vec<AuditEvent>, u64), Fault>;
+    ) -> Result<Vec<AuditEvent>, Fault>;
+
+    /// How many events have `user_id` as subject or actor.
+    async fn count_for_user(&self, user_id: UserId) -> Result<u64, Fault>;
 }

@@ -22,6 +22,7 @@ use crate::error::Fault;
 use crate::mail::{MailIntent, MailMessage, MailOutbox, Mailer, QueuedMail};
 use crate::policy::{PasswordPolicy, PolicyContext};
 use crate::ports::{Clock, PasswordHasher, UserRepository};
+use crate::throttle::Throttle;
 use crate::user::{User, UserId};
 use crate::values::{Email, Password, PasswordHash, ValueError};
 
@@ -310,6 +311,8 @@ pub struct RecoveryService {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     policy: RecoveryPolicy,
+    /// Cleared of the account's key when a reset completes.
+    throttle: Option<Throttle>,
 }
 
 /// The ports [`RecoveryService`] is built from.
@@ -334,7 +337,15 @@ impl RecoveryService {
             hasher: ports.hasher,
             clock: ports.clock,
             policy,
+            throttle: None,
         }
+    }
+
+    /// A completed password reset clears the account's login throttle key (key 2): the owner
+    /// who proved they hold the mailbox is not kept out by a stranger's guesses.
+    pub fn with_login_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(throttle);
+        self
     }
 
     pub fn policy(&self) -> &RecoveryPolicy {
@@ -436,6 +447,14 @@ impl RecoveryService {
         if !redeemed {
             return Err(ResetPasswordError::InvalidToken);
         }
+        if let Some(throttle) = &self.throttle {
+            if let Err(fault) = throttle.clear_account(&user.email).await {
+                log::warn!(
+                    "password of user {} reset, but its login throttle key was not cleared: {fault}",
+                    user.id
+                );
+            }
+        }
         Ok(user.id)
     }
 
@@ -487,8 +506,13 @@ impl RecoveryService {
                 if let Some(digest) = &digest {
                     let _ = self.tokens.delete_token(digest).await;
                 }
-                self.failed(entry, now, error_chain(&error), error.is_permanent())
-                    .await
+                self.failed(
+                    entry,
+                    now,
+                    crate::error::chain(&error),
+                    error.is_permanent(),
+                )
+                .await
             }
         }
     }
@@ -598,22 +622,6 @@ impl RecoveryService {
     }
 }
 
-/// `error: cause: cause…`, for the outbox's last error and the log. A cause some error already
-/// printed as part of its own message (lettre's do) is not repeated.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !chain.ends_with(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        source = cause.source();
-    }
-    chain
-}
-
 /// `24 hours`, `1 hour`, `30 minutes`.
 fn human(ttl: TimeDelta) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
@@ -703,7 +711,7 @@ mod tests {
         struct Echoing(#[source] std::io::Error);
         let error = crate::mail::MailError::transient(Echoing(std::io::Error::other("refused")));
         assert_eq!(
-            error_chain(&error),
+            crate::error::chain(&error),
             "transient mail failure: connection error: refused"
         );
     }

@@ -13,9 +13,7 @@ use crate::ports::{
     UserRepository,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
-use crate::throttle::{
-    retry_after_secs, Admission, InFlight, LoginThrottle, ThrottleKey, ThrottlePolicy,
-};
+use crate::throttle::{AttemptKeys, Throttle, ThrottleError};
 use crate::token::{Claims, TokenKind, TokenPair};
 use crate::user::{AccountKind, NewUser, User, UserId};
 use crate::values::{Email, Password};
@@ -122,14 +120,6 @@ pub struct AuthService {
     pub(crate) second_factor: Option<crate::mfa::SecondFactorLogin>,
 }
 
-/// The login throttle and its policy.
-#[derive(Clone)]
-pub(crate) struct Throttle {
-    pub(crate) store: Arc<dyn LoginThrottle>,
-    pub(crate) policy: ThrottlePolicy,
-    in_flight: Arc<InFlight>,
-}
-
 impl AuthService {
     pub fn new(
         users: Arc<dyn UserRepository>,
@@ -159,18 +149,9 @@ impl AuthService {
         self
     }
 
-    /// Throttles logins through `store` (see [`crate::throttle`]): without it, attempts are
-    /// not limited.
-    pub fn with_login_throttle(
-        mut self,
-        store: Arc<dyn LoginThrottle>,
-        policy: ThrottlePolicy,
-    ) -> Self {
-        self.throttle = Some(Throttle {
-            store,
-            policy,
-            in_flight: Arc::new(InFlight::default()),
-        });
+    /// Throttles logins (see [`crate::throttle`]): without it, attempts are not limited.
+    pub fn with_login_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(throttle);
         self
     }
 
@@ -191,6 +172,11 @@ impl AuthService {
 
     pub(crate) fn audit_log(&self) -> &dyn AuditLog {
         self.audit.as_ref()
+    }
+
+    /// The login throttle, for other steps of a login (a second factor) to count against.
+    pub fn throttle(&self) -> Option<&Throttle> {
+        self.throttle.as_ref()
     }
 
     pub fn policy(&self) -> TokenPolicy {
@@ -244,58 +230,48 @@ impl AuthService {
     /// Exactly one password verification happens whatever the outcome, so an unknown email,
     /// a wrong password, an inactive account and a throttled attempt take the same time.
     ///
-    /// With a throttle, the attempt is counted against the email and the client address
-    /// first; while either is locked the password is not checked at all (a lock answers the
-    /// same for a right and a wrong one). A success clears the email's counter, and upgrades
-    /// a password hash made with other parameters than the configured ones. Attempts on one key
-    /// beyond `max_failures - 1` at once wait for a place (see [`InFlight`]), so concurrent
-    /// correct logins are queued, not refused.
+    /// With a throttle, the attempt is counted first against the three keys (see
+    /// [`crate::throttle`]); while one is locked the password is not checked at all (a lock
+    /// answers the same for a right and a wrong one). A success resets the pair and the
+    /// account keys, and upgrades a password hash made with other parameters than the
+    /// configured ones. Concurrent attempts on one key beyond its threshold wait for a place,
+    /// so concurrent correct logins are queued, not refused.
     pub async fn login(
         &self,
         email: &Email,
         password: &str,
         client: ClientInfo,
     ) -> Result<LoginOutcome, LoginError> {
-        let keys = throttle_keys(email, &client);
-        let in_flight = match &self.throttle {
-            Some(throttle) => Some(throttle.in_flight.enter(&keys, &throttle.policy).await),
+        let attempt = match &self.throttle {
             None => None,
-        };
-        let admitted = match &self.throttle {
-            None => None,
-            Some(throttle) => {
-                let now = self.clock.now();
-                match throttle.store.admit(&keys, now, &throttle.policy).await? {
-                    Admission::Admitted(attempt) => Some((throttle, attempt)),
-                    Admission::Locked { until } => {
-                        self.hasher
-                            .verify(password, &self.hasher.dummy_hash())
-                            .await?;
-                        return Err(LoginError::TooManyAttempts {
-                            retry_after_secs: retry_after_secs(until, now),
-                        });
-                    }
+            Some(throttle) => match throttle.begin(AttemptKeys::account(email, &client)).await {
+                Ok(attempt) => Some(attempt),
+                Err(ThrottleError::TooManyAttempts { retry_after_secs }) => {
+                    self.hasher
+                        .verify(password, &self.hasher.dummy_hash())
+                        .await?;
+                    return Err(LoginError::TooManyAttempts { retry_after_secs });
                 }
-            }
+                Err(ThrottleError::Fault(fault)) => return Err(fault.into()),
+            },
         };
+        // A refusal (or a fault) drops the attempt: it stays counted as a failure.
         let user = self.check_credentials(email, password, &client).await?;
         if user.mfa_enabled {
             // The password alone proves nothing yet: the attempt neither fails nor succeeds
             // for the throttle until its last factor does (`POST /login/mfa`).
-            if let Some((throttle, attempt)) = admitted {
-                crate::mfa::throttling::take_back(throttle, &attempt).await?;
+            if let Some(attempt) = attempt {
+                attempt.refund().await?;
             }
-            drop(in_flight);
             if self.hasher.needs_rehash(&user.password_hash) {
                 self.upgrade_password_hash(&user, password).await;
             }
             let issued = crate::mfa::issue_challenge(self, &user, Amr::password(), &client).await?;
             return Err(LoginError::SecondFactorRequired(issued));
         }
-        if let Some((throttle, attempt)) = admitted {
-            throttle.store.record_success(&attempt).await?;
+        if let Some(attempt) = attempt {
+            attempt.succeeded().await?;
         }
-        drop(in_flight);
         if self.hasher.needs_rehash(&user.password_hash) {
             self.upgrade_password_hash(&user, password).await;
         }
@@ -388,7 +364,7 @@ impl AuthService {
             Err(fault) => log::warn!(
                 "could not upgrade the password hash of user {}: {}",
                 user.id,
-                cause_chain(&fault)
+                crate::error::chain(&fault)
             ),
         }
     }
@@ -543,30 +519,6 @@ impl AuthService {
             expires_in: (access.expires_at - now).num_seconds(),
         })
     }
-}
-
-/// The counters a login attempt counts against: the email, and the client address when known.
-pub(crate) fn throttle_keys(email: &Email, client: &ClientInfo) -> Vec<ThrottleKey> {
-    let address = client
-        .address
-        .as_deref()
-        .and_then(|address| address.parse::<std::net::IpAddr>().ok())
-        .map(ThrottleKey::address);
-    std::iter::once(ThrottleKey::account(email))
-        .chain(address)
-        .collect()
-}
-
-/// `error: cause: cause…`, for the log.
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 /// `live_session`'s outcome, convertible into either caller's error.

@@ -7,7 +7,6 @@ pub mod clock;
 pub mod data_key;
 pub mod db;
 pub mod jwt;
-pub mod jwt_keys;
 pub mod password;
 // Issue "Account lifecycle": mail adapters and one-time secrets.
 pub mod mail;

@@ -98,7 +98,7 @@ fn wire_without(key: &str) -> Value {
 
 /// The `kid` the service puts on its tokens (HS256 with [`SECRET`]).
 fn service_kid() -> String {
-    auth_infra::jwt_keys::KeyRing::hmac(Algorithm::HS256, SECRET)
+    auth_infra::jwt::KeyRing::hmac(Algorithm::HS256, SECRET)
         .expect("key ring")
         .signing_kid()
         .to_owned()

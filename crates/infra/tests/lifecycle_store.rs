@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use auth_domain::account::ProfileChange;
 use auth_domain::admin::PrivilegeChange;
 use auth_domain::audit::{kind, AuditEvent};
+use auth_domain::listing::Start;
 use auth_domain::ports::{
     AdministerError, AuditLog, SessionRepository, UpdateProfileError, UserRepository,
 };
@@ -356,7 +357,7 @@ async fn password_change_revokes_every_session_and_stores_the_fresh_one(db: Test
     let hash = PasswordHash::new("$2b$04$new-hash".into());
 
     let revoked = store
-        .change_password(ann.id, &hash, at, Some(fresh.clone()))
+        .change_password(ann.id, old_one.id, &hash, at, Some(fresh.clone()))
         .await
         .unwrap();
 
@@ -385,12 +386,57 @@ async fn password_change_of_a_missing_user_writes_nothing(db: TestDatabase) {
     let fresh = session_for(&ghost, now(), now() + TimeDelta::days(1));
 
     let outcome = store
-        .change_password(ghost.id, &ghost.password_hash, now(), Some(fresh.clone()))
+        .change_password(
+            ghost.id,
+            fresh.id,
+            &ghost.password_hash,
+            now(),
+            Some(fresh.clone()),
+        )
         .await
         .unwrap();
 
     assert_eq!(outcome, None);
     assert!(session_state(&store, fresh.id).await.is_none());
+}
+
+/// A compare-and-set on the caller's session: a change from a session that is no longer live
+/// (revoked by a concurrent change, or expired) writes nothing.
+async fn password_change_from_an_ended_session_writes_nothing(db: TestDatabase) {
+    let store = connect(&db);
+    let ann = stored(&store, "ann@example.com", Role::User).await;
+    let first = live_session(&store, &ann, TimeDelta::hours(2)).await;
+    let second = live_session(&store, &ann, TimeDelta::hours(1)).await;
+    let at = now();
+    let winner = session_for(&ann, at, at + TimeDelta::days(30));
+    let new_hash = PasswordHash::new("$2b$04$winner".into());
+    assert_eq!(
+        store
+            .change_password(ann.id, first.id, &new_hash, at, Some(winner.clone()))
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    // The second session was revoked by the first change: its own change is refused.
+    let loser = session_for(&ann, at, at + TimeDelta::days(30));
+    let other_hash = PasswordHash::new("$2b$04$loser".into());
+    assert_eq!(
+        store
+            .change_password(ann.id, second.id, &other_hash, at, Some(loser.clone()))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        user_state(&store, ann.id).await.unwrap().password_hash,
+        new_hash
+    );
+    assert!(session_state(&store, loser.id).await.is_none());
+    assert!(session_state(&store, winner.id)
+        .await
+        .unwrap()
+        .revoked_at
+        .is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,9 +453,11 @@ async fn users_are_listed_in_registration_order_with_the_total(db: TestDatabase)
         ids.push(user.id);
     }
 
-    let (first, total) = store.list(2, 0).await.unwrap();
-    let (rest, _) = store.list(10, 2).await.unwrap();
-    let (beyond, total_beyond) = store.list(10, 50).await.unwrap();
+    let first = store.list(None, Start::Offset(0), 2).await.unwrap();
+    let rest = store.list(None, Start::Offset(2), 10).await.unwrap();
+    let beyond = store.list(None, Start::Offset(50), 10).await.unwrap();
+    let total = store.count(None).await.unwrap();
+    let total_beyond = total;
 
     assert_eq!(total, 5);
     assert_eq!(first.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..2]);
@@ -605,20 +653,29 @@ async fn audit_events_are_listed_by_subject_or_actor_newest_first(db: TestDataba
         store.record(event).await.unwrap();
     }
 
-    let (anns, total) = store.list_for_user(ann, 10, 0).await.unwrap();
+    let anns = store
+        .list_for_user(ann, Start::Offset(0), 10)
+        .await
+        .unwrap();
+    let total = store.count_for_user(ann).await.unwrap();
     assert_eq!(total, 2);
     assert_eq!(
         anns,
         [changed.clone(), login.clone()],
         "read back unchanged, newest first"
     );
-    let (roots, total) = store.list_for_user(root, 10, 0).await.unwrap();
+    let roots = store
+        .list_for_user(root, Start::Offset(0), 10)
+        .await
+        .unwrap();
+    let total = store.count_for_user(root).await.unwrap();
     assert_eq!(
         (roots, total),
         (vec![changed.clone()], 1),
         "the actor sees it too"
     );
-    let (page, total) = store.list_for_user(ann, 1, 1).await.unwrap();
+    let page = store.list_for_user(ann, Start::Offset(1), 1).await.unwrap();
+    let total = store.count_for_user(ann).await.unwrap();
     assert_eq!((page, total), (vec![login], 2));
     assert_eq!(
         changed.detail,
@@ -637,7 +694,10 @@ async fn audit_events_outlive_their_user_and_cannot_be_changed(db: TestDatabase)
     store.record(&event).await.unwrap();
     assert!(store.delete(ann.id, true).await.unwrap());
 
-    let (events, _) = store.list_for_user(ann.id, 10, 0).await.unwrap();
+    let events = store
+        .list_for_user(ann.id, Start::Offset(0), 10)
+        .await
+        .unwrap();
     assert_eq!(events, std::slice::from_ref(&event));
 
     // Append-only in the database itself, whoever connects.
@@ -668,7 +728,10 @@ async fn audit_events_outlive_their_user_and_cannot_be_changed(db: TestDatabase)
         }
     };
     assert!(refused, "UPDATE and DELETE of audit events are refused");
-    let (events, _) = store.list_for_user(ann.id, 10, 0).await.unwrap();
+    let events = store
+        .list_for_user(ann.id, Start::Offset(0), 10)
+        .await
+        .unwrap();
     assert_eq!(events, [event]);
 }
 
@@ -682,6 +745,7 @@ on_both_databases!(
     profile_update_refuses_a_username_taken_in_another_case,
     password_change_revokes_every_session_and_stores_the_fresh_one,
     password_change_of_a_missing_user_writes_nothing,
+    password_change_from_an_ended_session_writes_nothing,
     users_are_listed_in_registration_order_with_the_total,
     privilege_changes_write_the_given_fields_and_deactivation_ends_sessions,
     the_last_administrator_cannot_be_demoted_deactivated_or_deleted,

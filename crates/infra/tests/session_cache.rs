@@ -1,6 +1,7 @@
-//! The session cache in front of `find_with_user` (PostgreSQL only): hits, misses, the
-//! invalidation of a change made behind the store's back (through the triggers' `NOTIFY`),
-//! and, while its listener is down, every lookup going to the database.
+//! The session cache in front of `find_with_user`: hits, misses, the invalidation of a change
+//! made behind the store's back (PostgreSQL: through the triggers' `NOTIFY`; SQLite: through
+//! the change log its poller reads), and, while its listener is down, every lookup going to
+//! the database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use auth_infra::testing::{TestDatabase, DEFAULT_ADMIN_URL};
 use auth_infra::{Database, DatabaseOptions};
 use chrono::{SubsecRound, TimeDelta, Utc};
 use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -207,8 +209,114 @@ async fn a_revocation_through_the_store_is_seen_at_once() {
     );
 }
 
-#[tokio::test]
-async fn sqlite_keeps_no_cache() {
+fn sqlite(db: &TestDatabase, statement: &str) -> usize {
+    let mut conn = SqliteConnection::establish(db.url.sqlite_path().unwrap()).unwrap();
+    diesel::sql_query(statement).execute(&mut conn).unwrap()
+}
+
+/// Polls until `check` holds, failing after `limit`.
+async fn seen_within<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "{what} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sees_another_processs_changes_within_a_second() {
     let db = TestDatabase::sqlite();
-    assert_eq!(cached(&db).session_cache_stats(), None);
+    let store = cached(&db);
+    let (_, session) = user_with_session(&store).await;
+    until("the poller follows", Duration::from_secs(10), || {
+        store.session_cache_stats().unwrap().listening
+    })
+    .await;
+
+    // Hits, no query.
+    warm(&store, session.id).await;
+    let before = hits(&store);
+    assert_eq!(first_name(&store, session.id).await, None);
+    assert_eq!(hits(&store), before + 1);
+
+    // Another connection to the file (the CLI, SQL by hand) changes the user…
+    sqlite(&db, "UPDATE users SET first_name = 'Polled'");
+    seen_within(
+        "a user changed behind the store",
+        Duration::from_secs(1),
+        || async { first_name(&store, session.id).await.as_deref() == Some("Polled") },
+    )
+    .await;
+
+    // …revokes the session…
+    warm(&store, session.id).await;
+    sqlite(
+        &db,
+        "UPDATE sessions SET revoked_at = strftime('%Y-%m-%d %H:%M:%f', 'now')",
+    );
+    seen_within(
+        "a revocation behind the store",
+        Duration::from_secs(1),
+        || async {
+            let (found, _) = store.find_with_user(session.id).await.unwrap().unwrap();
+            found.revoked_at.is_some()
+        },
+    )
+    .await;
+
+    // …or deletes a live one.
+    let (_, live) = user_with_second_session(&store).await;
+    warm(&store, live.id).await;
+    sqlite(
+        &db,
+        &format!("DELETE FROM sessions WHERE id = '{}'", live.id),
+    );
+    seen_within(
+        "a deletion behind the store",
+        Duration::from_secs(1),
+        || async { store.find_with_user(live.id).await.unwrap().is_none() },
+    )
+    .await;
+    assert!(hits(&store) > before + 1, "the cache answered meanwhile");
+}
+
+async fn user_with_second_session(store: &Database) -> (User, Session) {
+    let email = Email::parse("cached@example.com").unwrap();
+    let user = UserRepository::find_by_email(store, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Utc::now().trunc_subsecs(6);
+    let session = Session {
+        amr: auth_domain::Amr::password(),
+        id: SessionId::new(),
+        user_id: user.id,
+        refresh_jti: Uuid::new_v4(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + TimeDelta::days(1),
+        revoked_at: None,
+        client: ClientInfo::default(),
+    };
+    store.start(&session).await.unwrap();
+    (user, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_revocation_through_the_store_is_seen_at_once() {
+    let db = TestDatabase::sqlite();
+    let store = cached(&db);
+    let (_, session) = user_with_session(&store).await;
+    until("the poller follows", Duration::from_secs(10), || {
+        store.session_cache_stats().unwrap().listening
+    })
+    .await;
+    warm(&store, session.id).await;
+    store.revoke(session.id, Utc::now()).await.unwrap();
+    let (found, _) = store.find_with_user(session.id).await.unwrap().unwrap();
+    assert!(found.revoked_at.is_some(), "no waiting for the poller");
 }

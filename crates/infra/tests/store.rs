@@ -983,6 +983,22 @@ macro_rules! contract_suite {
                 }
             )*
         }
+
+        /// The same contract on SQLite with its session cache on.
+        mod sqlite_cached {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let db = auth_infra::testing::TestDatabase::sqlite();
+                    let options = auth_infra::DatabaseOptions {
+                        session_cache_size: 1_000,
+                        ..auth_infra::DatabaseOptions::default()
+                    };
+                    let store = auth_infra::Database::connect(&db.url, &options).expect("connect");
+                    super::$check(&store).await;
+                }
+            )*
+        }
     };
 }
 

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use auth_domain::account::{LiveSession, ProfileChange};
-use auth_domain::admin::{Listing, Page, PrivilegeChange};
+use auth_domain::admin::PrivilegeChange;
 use auth_domain::audit::AuditEvent;
-use auth_domain::{PersonName, Role, User, Username, ValueError};
+use auth_domain::{PersonName, Role, Username, ValueError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::{parse_date, rfc3339, Fields, UserOut};
+use super::{parse_date, rfc3339, Fields};
 use crate::error::{ApiError, FieldError};
 
 /// A field of a partial update: absent → unchanged, `null` or blank → cleared, a string →
@@ -117,36 +117,6 @@ pub fn privilege_change(body: &Map<String, Value>) -> Result<PrivilegeChange, Ap
     Ok(change)
 }
 
-/// `?limit=&offset=`: whole numbers; `limit` 1 or more (default 20, capped at 100), `offset`
-/// 0 or more (default 0). Other parameters are ignored.
-pub fn page(query: &str) -> Result<Page, ApiError> {
-    let mut limit = None;
-    let mut offset = None;
-    let mut fields = Fields::default();
-    let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|_| {
-            ApiError::validation(vec![FieldError::new(
-                "query",
-                "must be a URL-encoded query string",
-            )])
-        })?
-        .into_inner();
-    for (key, value) in &pairs {
-        let number = |raw: &str| {
-            raw.trim()
-                .parse::<u32>()
-                .map_err(|_| ValueError(format!("must be a whole number from 0 to {}", u32::MAX)))
-        };
-        match key.as_str() {
-            "limit" => limit = fields.check("limit", number(value)),
-            "offset" => offset = fields.check("offset", number(value)),
-            _ => {}
-        }
-    }
-    let page = fields.check("limit", Page::new(limit, offset));
-    fields.finish_with(page)
-}
-
 /// One of the caller's sessions in `GET /sessions`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {
@@ -228,38 +198,6 @@ impl From<&AuditEvent> for AuditEventOut {
             address: event.client.address.clone(),
             user_agent: event.client.user_agent.clone(),
             detail: event.detail.clone(),
-        }
-    }
-}
-
-/// `{"items": [...], "total": n, "limit": l, "offset": o}`: the shape of the paged listings
-/// (documented as [`crate::openapi::UserPage`] and [`crate::openapi::AuditPage`]).
-#[derive(Debug, Serialize)]
-pub struct PageOut<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub limit: u32,
-    pub offset: u32,
-}
-
-impl PageOut<UserOut> {
-    pub fn users(listing: &Listing<User>) -> Self {
-        Self {
-            items: listing.items.iter().map(UserOut::from).collect(),
-            total: listing.total,
-            limit: listing.page.limit,
-            offset: listing.page.offset,
-        }
-    }
-}
-
-impl PageOut<AuditEventOut> {
-    pub fn audit(listing: &Listing<AuditEvent>) -> Self {
-        Self {
-            items: listing.items.iter().map(AuditEventOut::from).collect(),
-            total: listing.total,
-            limit: listing.page.limit,
-            offset: listing.page.offset,
         }
     }
 }

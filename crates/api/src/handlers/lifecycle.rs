@@ -12,11 +12,12 @@ use uuid::Uuid;
 
 use super::{client_info, token_response, Api};
 use crate::dto::lifecycle::{
-    page, privilege_change, profile_change, ChangePasswordBody, Items, PageOut, SessionOut,
+    privilege_change, profile_change, ChangePasswordBody, Items, SessionOut,
 };
 use crate::dto::{token_body, UserOut};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::listing::{listing_query, Listed, PageOut};
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use crate::openapi::{
     AuditPage, ErrorBody, PrivilegeChangeBody, ProfileChangeBody, SessionList, TokenPairOut,
@@ -215,19 +216,22 @@ pub async fn logout_all(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Administrators: every user, oldest first, a page at a time.
+/// Administrators: every user, oldest first, a page at a time; with `q`, only those whose
+/// email or username starts with it (case-insensitive).
 #[utoipa::path(
     get, path = "/users", tag = "administration", operation_id = "list_users",
     security(("bearer" = [])),
     params(
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 4_294_967_295_u64, description = "Page size, 1 or more (default 20); above 100 counts as 100"),
-        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_u64, description = "How many to skip (default 0)"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_u64, description = "How many to skip (default 0); its cost grows with it, prefer `after`"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the page before: the page starts after its last user, at the same cost at any depth (not with an `offset` above 0)"),
+        ("q" = Option<String>, Query, max_length = 254, description = "Only users whose email or username starts with this prefix, compared case-insensitively (blank: all)"),
     ),
     responses(
-        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\"}`", body = UserPage),
+        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\", \"next\"}`", body = UserPage),
         (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included), after is not a cursor of this listing or comes with an offset, q is too long or holds control characters", body = ErrorBody),
         (status = 500, description = "`internal_error`", body = ErrorBody),
         (status = 503, description = "`service_unavailable`", body = ErrorBody),
     )
@@ -237,8 +241,11 @@ pub async fn list_users(
     req: HttpRequest,
     Admin(principal): Admin,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page(req.query_string())?;
-    let listing = api.admin.list_users(&principal.user, page).await?;
+    let query = listing_query(req.query_string(), Listed::Users, true)?;
+    let listing = api
+        .admin
+        .list_users(&principal.user, query.search, query.page)
+        .await?;
     Ok(HttpResponse::Ok().json(PageOut::users(&listing)))
 }
 
@@ -342,14 +349,15 @@ pub async fn delete_user(
     params(
         ("id" = String, Path, format = "uuid", description = "The user's id"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 4_294_967_295_u64, description = "Page size, 1 or more (default 20); above 100 counts as 100"),
-        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_u64, description = "How many to skip (default 0)"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_u64, description = "How many to skip (default 0); its cost grows with it, prefer `after`"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the page before: the page starts after its last event, at the same cost at any depth (not with an `offset` above 0)"),
     ),
     responses(
-        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\"}`", body = AuditPage),
+        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\", \"next\"}`", body = AuditPage),
         (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 404, description = "`not_found`: the id is not a UUID", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included), or after is not a cursor of this listing or comes with an offset", body = ErrorBody),
         (status = 500, description = "`internal_error`", body = ErrorBody),
         (status = 503, description = "`service_unavailable`", body = ErrorBody),
     )
@@ -360,7 +368,10 @@ pub async fn user_audit(
     Admin(principal): Admin,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(path_id(&req, "user")?);
-    let page = page(req.query_string())?;
-    let listing = api.admin.audit_trail(&principal.user, id, page).await?;
+    let query = listing_query(req.query_string(), Listed::Audit, false)?;
+    let listing = api
+        .admin
+        .audit_trail(&principal.user, id, query.page)
+        .await?;
     Ok(HttpResponse::Ok().json(PageOut::audit(&listing)))
 }

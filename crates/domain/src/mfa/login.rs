@@ -56,7 +56,7 @@ impl MfaService {
                     .is_none_or(|changed| changed < challenge.created_at)
             })
             .ok_or(MfaLoginError::InvalidToken)?;
-        let counted = match throttling::admit(&self.auth, &user.email, client, now).await? {
+        let counted = match throttling::admit(&self.auth, &user.email, client).await? {
             Ok(counted) => counted,
             Err(locked) => {
                 return Err(MfaLoginError::TooManyAttempts {

@@ -28,11 +28,6 @@ impl Reauthenticated {
     pub fn user_id(&self) -> UserId {
         self.user_id
     }
-
-    #[cfg(test)]
-    pub(crate) fn for_tests(user_id: UserId) -> Self {
-        Self { user_id }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +65,7 @@ impl AuthService {
         let Some(password) = password.filter(|p| !p.is_empty()) else {
             return Err(ReauthError::Required);
         };
-        let counted = match throttling::admit(self, &user.email, client, now).await? {
+        let counted = match throttling::admit(self, &user.email, client).await? {
             Ok(counted) => counted,
             Err(locked) => {
                 return Err(ReauthError::TooManyAttempts {
@@ -82,7 +77,7 @@ impl AuthService {
             // Not a login: a right password here neither counts nor resets, so it cannot
             // wash the count of the codes a route checks after it.
             if let Some(counted) = counted {
-                counted.neutral().await?;
+                counted.refund().await?;
             }
             return Ok(proof);
         }

@@ -253,7 +253,7 @@ impl MfaService {
             return Err(DisableTotpError::NotEnabled);
         }
         let now = self.ports.clock.now();
-        let counted = match throttling::admit(&self.auth, &user.email, client, now).await? {
+        let counted = match throttling::admit(&self.auth, &user.email, client).await? {
             Ok(counted) => counted,
             Err(locked) => {
                 return Err(DisableTotpError::TooManyAttempts {
@@ -270,7 +270,7 @@ impl MfaService {
             return Err(DisableTotpError::InvalidCode);
         }
         if let Some(counted) = counted {
-            counted.neutral().await?;
+            counted.refund().await?;
         }
         if !self.ports.totp.remove_totp(user.id).await? {
             return Err(DisableTotpError::NotEnabled);

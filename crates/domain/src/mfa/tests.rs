@@ -23,7 +23,9 @@ use crate::ports::{
 use crate::recovery::{MockSecretGenerator, OneTimeSecret, TokenDigest};
 use crate::service::{AuthService, LoginError, TokenPolicy};
 use crate::session::{ClientInfo, Principal, SessionId};
-use crate::throttle::{Admission, AdmittedAttempt, MockLoginThrottle, ThrottlePolicy};
+use crate::throttle::{
+    Admission, AdmittedAttempt, MockLoginThrottle, Settlement, Throttle, ThrottlePolicy,
+};
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, PasswordHash};
 
@@ -125,9 +127,14 @@ impl Mocks {
     }
 
     fn admitting(mut self) -> Self {
-        self.throttle
-            .expect_admit()
-            .returning(|_, _, _| Ok(Admission::Admitted(AdmittedAttempt { keys: Vec::new() })));
+        self.throttle.expect_admit().returning(|keys, _, _| {
+            Ok(Admission::Admitted(AdmittedAttempt {
+                keys: keys.clone(),
+                counters: Vec::new(),
+                window_event: None,
+                known_pair: false,
+            }))
+        });
         self
     }
 
@@ -150,7 +157,11 @@ impl Mocks {
             clock.clone(),
             TokenPolicy::default(),
         )
-        .with_login_throttle(Arc::new(self.throttle), ThrottlePolicy::default())
+        .with_login_throttle(Throttle::new(
+            Arc::new(self.throttle),
+            ThrottlePolicy::default(),
+            clock.clone(),
+        ))
         .with_second_factors(SecondFactorLogin {
             challenges: challenges.clone(),
             factors: factors.clone(),
@@ -209,8 +220,13 @@ async fn a_right_password_of_an_account_with_a_second_factor_opens_no_session() 
         })
         .times(1)
         .returning(|_| Ok(()));
-    // The right password neither resets the account key (no success recorded for it) …
-    mocks.throttle.expect_record_success().times(0);
+    // The right password neither counts nor resets: its attempt is refunded.
+    mocks
+        .throttle
+        .expect_settle()
+        .withf(|_, settlement, _| *settlement == Settlement::Refunded)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     let (auth, _) = mocks.build();
     let outcome = auth
         .login(&ann.email, "the password", ClientInfo::default())
@@ -284,8 +300,8 @@ async fn a_wrong_code_counts_on_the_token_and_opens_nothing() {
         .times(1)
         .returning(|_| Ok(3));
     mocks.challenges.expect_spend_challenge().times(0);
-    // The failure stays counted on the throttle: no success recorded.
-    mocks.throttle.expect_record_success().times(0);
+    // The failure stays counted on the throttle: the attempt is not settled.
+    mocks.throttle.expect_settle().times(0);
     mocks.sessions.expect_start().times(0);
     let secret = TotpSecret::new(SECRET.to_vec());
     let wrong = code_at_step(&secret, step_of(now()) + 3);
@@ -367,9 +383,10 @@ async fn the_right_code_opens_a_multi_factor_session() {
         .returning(|_, _, _| Ok(true));
     mocks
         .throttle
-        .expect_record_success()
+        .expect_settle()
+        .withf(|_, settlement, _| *settlement == Settlement::Succeeded)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _, _| Ok(()));
     mocks
         .sessions
         .expect_start()
@@ -438,8 +455,13 @@ async fn reauthentication_wants_the_current_password_and_counts_wrong_ones() {
         .withf(|candidate, _| candidate == "right")
         .times(1)
         .returning(|_, _| Ok(true));
-    // Neither a wrong nor a right password resets the throttle here.
-    mocks.throttle.expect_record_success().times(0);
+    // A wrong password stays counted; a right one is refunded, never a reset.
+    mocks
+        .throttle
+        .expect_settle()
+        .withf(|_, settlement, _| *settlement == Settlement::Refunded)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     let (_, mfa) = mocks.build();
     let caller = principal(&ann);
     let client = ClientInfo::default();

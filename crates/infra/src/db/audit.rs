@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use auth_domain::audit::AuditEvent;
+use auth_domain::listing::Start;
 use auth_domain::ports::AuditLog;
 use auth_domain::session::ClientInfo;
 use auth_domain::{Fault, SessionId, UserId};
@@ -18,9 +19,9 @@ use super::Database;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
-struct AuditRow {
-    id: String,
-    at: NaiveDateTime,
+pub(super) struct AuditRow {
+    pub(super) id: String,
+    pub(super) at: NaiveDateTime,
     event: String,
     user_id: Option<String>,
     actor_id: Option<String>,
@@ -103,32 +104,13 @@ impl AuditLog for Database {
     async fn list_for_user(
         &self,
         user_id: UserId,
+        start: Start,
         limit: u32,
-        offset: u32,
-    ) -> Result<(Vec<AuditEvent>, u64), Fault> {
-        let user_id = user_id.to_string();
-        self.run(move |conn| {
-            let concerns = audit_events::user_id
-                .eq(user_id.clone())
-                .or(audit_events::actor_id.eq(user_id));
-            let total: i64 = audit_events::table
-                .filter(concerns.clone())
-                .count()
-                .get_result(conn)?;
-            let rows = audit_events::table
-                .filter(concerns)
-                .order((audit_events::at.desc(), audit_events::id.desc()))
-                .limit(i64::from(limit))
-                .offset(i64::from(offset))
-                .select(AuditRow::as_select())
-                .load::<AuditRow>(conn)?;
-            let events = rows
-                .into_iter()
-                .map(AuditEvent::try_from)
-                .collect::<Result<Vec<_>, Fault>>()?;
-            Ok((events, u64::try_from(total).unwrap_or_default()))
-        })
-        .await
-        .map_err(Fault::from)
+    ) -> Result<Vec<AuditEvent>, Fault> {
+        self.load_audit_trail(user_id, start, limit).await
+    }
+
+    async fn count_for_user(&self, user_id: UserId) -> Result<u64, Fault> {
+        self.count_audit_trail(user_id).await
     }
 }

@@ -4,7 +4,7 @@
 use auth_domain::account::ProfileChange;
 use auth_domain::admin::PrivilegeChange;
 use auth_domain::ports::{AdministerError, UpdateProfileError};
-use auth_domain::{Fault, PasswordHash, Session, User, UserId, Username};
+use auth_domain::{Fault, PasswordHash, Session, SessionId, User, UserId, Username};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as QueryError;
@@ -165,60 +165,55 @@ impl Database {
     pub(super) async fn store_password_change(
         &self,
         id: UserId,
+        caller: SessionId,
         hash: &PasswordHash,
         now: DateTime<Utc>,
         fresh: Option<Session>,
     ) -> Result<Option<u64>, Fault> {
         let (id, hash, now) = (id.to_string(), hash.as_str().to_owned(), naive(now));
+        let caller = caller.to_string();
         let fresh = fresh.as_ref().map(SessionRow::from);
-        self.run(move |conn| {
-            conn.transaction::<_, StoreError, _>(|conn| {
-                let updated = diesel::update(users::table.find(&id))
-                    .set((
-                        users::password_hash.eq(&hash),
-                        users::password_changed_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                if updated == 0 {
-                    return Ok(None);
-                }
-                let revoked = revoke_all_of(conn, &id, now)?;
-                if let Some(row) = &fresh {
-                    if row.user_id != id {
-                        return Err(Fault::internal("fresh session of another user").into());
-                    }
-                    diesel::insert_into(sessions::table)
-                        .values(row)
+        let outcome = self
+            .run(move |conn| {
+                conn.transaction::<_, StoreError, _>(|conn| {
+                    // The user's row first: concurrent changes of one user queue here…
+                    let updated = diesel::update(users::table.find(&id))
+                        .set((
+                            users::password_hash.eq(&hash),
+                            users::password_changed_at.eq(now),
+                        ))
                         .execute(conn)?;
-                }
-                Ok(Some(revoked))
+                    if updated == 0 {
+                        return Ok(None);
+                    }
+                    // …and each one after the first finds its session revoked by it.
+                    let caller_live: i64 = sessions::table
+                        .filter(sessions::id.eq(&caller))
+                        .filter(sessions::user_id.eq(&id))
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now))
+                        .count()
+                        .get_result(conn)?;
+                    if caller_live == 0 {
+                        return Err(diesel::result::Error::RollbackTransaction.into());
+                    }
+                    let revoked = revoke_all_of(conn, &id, now)?;
+                    if let Some(row) = &fresh {
+                        if row.user_id != id {
+                            return Err(Fault::internal("fresh session of another user").into());
+                        }
+                        diesel::insert_into(sessions::table)
+                            .values(row)
+                            .execute(conn)?;
+                    }
+                    Ok(Some(revoked))
+                })
             })
-        })
-        .await
-        .map_err(Fault::from)
-    }
-
-    pub(super) async fn load_users_page(
-        &self,
-        limit: u32,
-        offset: u32,
-    ) -> Result<(Vec<User>, u64), Fault> {
-        self.run(move |conn| {
-            let total: i64 = users::table.count().get_result(conn)?;
-            let rows = users::table
-                .order((users::date_joined.asc(), users::id.asc()))
-                .limit(i64::from(limit))
-                .offset(i64::from(offset))
-                .select(UserRow::as_select())
-                .load::<UserRow>(conn)?;
-            let users = rows
-                .into_iter()
-                .map(User::try_from)
-                .collect::<Result<Vec<_>, Fault>>()?;
-            Ok((users, u64::try_from(total).unwrap_or_default()))
-        })
-        .await
-        .map_err(Fault::from)
+            .await;
+        match outcome {
+            Err(StoreError::Query(diesel::result::Error::RollbackTransaction)) => Ok(None),
+            other => other.map_err(Fault::from),
+        }
     }
 
     pub(super) async fn store_privilege_change(

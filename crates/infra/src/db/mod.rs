@@ -3,6 +3,7 @@
 
 mod audit;
 mod lifecycle;
+mod listings;
 mod mfa;
 mod principal_cache;
 mod rows;
@@ -147,8 +148,9 @@ pub struct DatabaseOptions {
     /// exits races libpq/OpenSSL's exit-time clean-up.
     pub min_idle: u32,
     /// Sessions (with their users) kept in memory to authenticate requests without a query,
-    /// on PostgreSQL only, invalidated through `LISTEN`/`NOTIFY` (see `principal_cache`);
-    /// 0 turns the cache off. SQLite never caches.
+    /// invalidated by this store's own writes at once and by other processes' within 1 s:
+    /// through `LISTEN`/`NOTIFY` on PostgreSQL, a polled change log on SQLite (see
+    /// `principal_cache`); 0 turns the cache off.
     pub session_cache_size: usize,
 }
 
@@ -231,7 +233,7 @@ impl r2d2::ManageConnection for Manager {
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    /// The session cache, when on (PostgreSQL only).
+    /// The session cache, when on.
     principals: Option<Arc<PrincipalCache>>,
 }
 
@@ -346,6 +348,16 @@ impl Database {
                     DatabaseSetupError::Connect {
                         url: url.to_string(),
                         cause: format!("cannot start the session cache listener: {e}"),
+                    }
+                })?;
+                Some(cache)
+            }
+            Backend::Sqlite if options.session_cache_size > 0 => {
+                let cache = Arc::new(PrincipalCache::new(options.session_cache_size));
+                principal_cache::spawn_poller(&cache, &url.target).map_err(|e| {
+                    DatabaseSetupError::Connect {
+                        url: url.to_string(),
+                        cause: format!("cannot start the session cache poller: {e}"),
                     }
                 })?;
                 Some(cache)

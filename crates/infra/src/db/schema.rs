@@ -61,6 +61,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row (id 1): how many users there are, kept by triggers.
+    user_count (id) {
+        id -> Integer,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Login failure counters (see `auth_domain::throttle`).
     login_attempts (throttle_key) {
         throttle_key -> Text,
@@ -132,5 +140,23 @@ diesel::table! {
         expires_at -> Timestamp,
         failures -> Integer,
         spent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Sliding windows of the throttle (key 3, per-address budgets): `events` are the times
+    /// (epoch milliseconds, comma-separated, ascending) still inside the window.
+    throttle_windows (window_key) {
+        window_key -> Text,
+        events -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Account + address pairs that logged in successfully (exempt from keys 2 and 3).
+    login_known_pairs (pair_key) {
+        pair_key -> Text,
+        last_success_at -> Timestamp,
     }
 }

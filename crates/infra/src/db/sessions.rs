@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use auth_domain::ports::SessionRepository;
 use auth_domain::{Fault, Session, SessionId, User, UserId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -217,26 +217,105 @@ impl Database {
         .map_err(Fault::from)
     }
 
+    /// Deletes in batches of [`PRUNE_BATCH`], each its own statement (and, on SQLite, its
+    /// own short hold of the write lock), the connection going back to the pool between
+    /// them: pruning millions of sessions never holds a long lock. Each batch resumes the
+    /// index walk where the one before stopped, so none rescans what was deleted.
     async fn prune_in_store(
         &self,
         now: DateTime<Utc>,
         revoked_before: DateTime<Utc>,
     ) -> Result<u64, Fault> {
         let (now, revoked_before) = (naive(now), naive(revoked_before));
-        self.run(move |conn| {
-            let deleted = diesel::delete(
-                sessions::table.filter(
-                    sessions::expires_at
-                        .le(now)
-                        .or(sessions::revoked_at.lt(revoked_before)),
-                ),
-            )
-            .execute(conn)?;
-            Ok(deleted as u64)
-        })
-        .await
-        .map_err(Fault::from)
+        let mut deleted = 0;
+        for ended in [Ended::Expired(now), Ended::RevokedBefore(revoked_before)] {
+            let mut from = None;
+            loop {
+                let (count, last) = self
+                    .run(move |conn| delete_ended_batch(conn, ended, from))
+                    .await
+                    .map_err(Fault::from)?;
+                deleted += count;
+                match last {
+                    Some(last) => from = Some(last),
+                    None => break,
+                }
+            }
+        }
+        Ok(deleted)
     }
+}
+
+/// Sessions deleted per statement by `prune`.
+pub(super) const PRUNE_BATCH: i64 = 1_000;
+
+/// Which ended sessions a prune batch deletes.
+#[derive(Clone, Copy)]
+enum Ended {
+    /// `expires_at` at or before this.
+    Expired(NaiveDateTime),
+    /// Revoked before this.
+    RevokedBefore(NaiveDateTime),
+}
+
+/// Deletes up to [`PRUNE_BATCH`] sessions of the kind, in the order of the index that finds
+/// them, from `from` on. Returns how many it deleted and, unless it was the last batch,
+/// where the next one starts.
+fn delete_ended_batch(
+    conn: &mut super::AnyConnection,
+    ended: Ended,
+    from: Option<NaiveDateTime>,
+) -> Result<(u64, Option<NaiveDateTime>), StoreError> {
+    let found: Vec<(String, Option<NaiveDateTime>)> = match ended {
+        Ended::Expired(now) => {
+            let mut query = sessions::table
+                .filter(sessions::expires_at.le(now))
+                .into_boxed();
+            if let Some(from) = from {
+                query = query.filter(sessions::expires_at.ge(from));
+            }
+            query
+                .order(sessions::expires_at.asc())
+                .limit(PRUNE_BATCH)
+                .select((sessions::id, sessions::expires_at.nullable()))
+                .load(conn)?
+        }
+        Ended::RevokedBefore(before) => {
+            let mut query = sessions::table
+                .filter(sessions::revoked_at.lt(before))
+                .into_boxed();
+            if let Some(from) = from {
+                query = query.filter(sessions::revoked_at.ge(from));
+            }
+            query
+                .order(sessions::revoked_at.asc())
+                .limit(PRUNE_BATCH)
+                .select((sessions::id, sessions::revoked_at))
+                .load(conn)?
+        }
+    };
+    let full = found.len() as i64 == PRUNE_BATCH;
+    let last = found.last().and_then(|(_, at)| *at).filter(|_| full);
+    let ids: Vec<String> = found.into_iter().map(|(id, _)| id).collect();
+    if ids.is_empty() {
+        return Ok((0, None));
+    }
+    // The condition again: a session is never deleted unless it is ended as it stands.
+    let deleted = match ended {
+        Ended::Expired(now) => diesel::delete(
+            sessions::table
+                .filter(sessions::id.eq_any(&ids))
+                .filter(sessions::expires_at.le(now)),
+        )
+        .execute(conn)?,
+        Ended::RevokedBefore(before) => diesel::delete(
+            sessions::table
+                .filter(sessions::id.eq_any(&ids))
+                .filter(sessions::revoked_at.lt(before)),
+        )
+        .execute(conn)?,
+    };
+    Ok((deleted as u64, last))
 }
 
 /// Revokes every session of the user not revoked yet; on the caller's connection, so that

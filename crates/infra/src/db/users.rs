@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 use auth_domain::account::ProfileChange;
 use auth_domain::admin::PrivilegeChange;
+use auth_domain::listing::{SearchPrefix, Start};
 use auth_domain::ports::{AdministerError, InsertUserError, UpdateProfileError, UserRepository};
-use auth_domain::{Email, Fault, PasswordHash, Session, User, UserId};
+use auth_domain::{Email, Fault, PasswordHash, Session, SessionId, User, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -92,17 +93,29 @@ impl UserRepository for Database {
     async fn change_password(
         &self,
         id: UserId,
+        caller: SessionId,
         hash: &PasswordHash,
         now: DateTime<Utc>,
         fresh: Option<Session>,
     ) -> Result<Option<u64>, Fault> {
-        let outcome = self.store_password_change(id, hash, now, fresh).await;
+        let outcome = self
+            .store_password_change(id, caller, hash, now, fresh)
+            .await;
         self.forget_user(id);
         outcome
     }
 
-    async fn list(&self, limit: u32, offset: u32) -> Result<(Vec<User>, u64), Fault> {
-        self.load_users_page(limit, offset).await
+    async fn list(
+        &self,
+        search: Option<SearchPrefix>,
+        start: Start,
+        limit: u32,
+    ) -> Result<Vec<User>, Fault> {
+        self.load_users(search, start, limit).await
+    }
+
+    async fn count(&self, search: Option<SearchPrefix>) -> Result<u64, Fault> {
+        self.count_users(search).await
     }
 
     async fn update_privileges(

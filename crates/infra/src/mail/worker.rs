@@ -78,18 +78,6 @@ impl Drop for DeliveryWorker {
     }
 }
 
-/// `error: cause: cause…`, for the log.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
-}
-
 fn log_report(report: &DeliveryReport) {
     let DeliveryReport {
         id,
@@ -113,7 +101,7 @@ fn log_report(report: &DeliveryReport) {
         DeliveryOutcome::StoreFault(fault) => log::warn!(
             "mail {id} ({kind}) attempt {attempt}: the outbox could not be updated, \
              retried when the claim runs out: {}",
-            chain(fault)
+            auth_domain::error::chain(fault)
         ),
     }
 }
@@ -134,7 +122,10 @@ pub fn spawn_delivery_worker(
                     reports.len() >= batch
                 }
                 Err(fault) => {
-                    log::warn!("mail delivery: cannot read the outbox: {}", chain(&fault));
+                    log::warn!(
+                        "mail delivery: cannot read the outbox: {}",
+                        auth_domain::error::chain(&fault)
+                    );
                     false
                 }
             };
@@ -143,7 +134,10 @@ pub fn spawn_delivery_worker(
                 match service.purge_expired_tokens().await {
                     Ok(0) => {}
                     Ok(purged) => log::info!("purged {purged} expired one-time tokens"),
-                    Err(fault) => log::warn!("cannot purge expired tokens: {}", chain(&fault)),
+                    Err(fault) => log::warn!(
+                        "cannot purge expired tokens: {}",
+                        auth_domain::error::chain(&fault)
+                    ),
                 }
             }
             if full_batch {

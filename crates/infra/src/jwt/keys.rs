@@ -21,7 +21,7 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{crypto, Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
 
-use crate::jwt::{JwtSetupError, MIN_SECRET_BYTES};
+use super::{JwtSetupError, MIN_SECRET_BYTES};
 
 /// Smallest RSA modulus accepted (NIST SP 800-57: 2048 bits until 2030).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -316,5 +316,5 @@ pub fn thumbprint(jwk: &Jwk) -> Result<String, String> {
 }
 
 #[cfg(test)]
-#[path = "jwt_keys_tests.rs"]
+#[path = "keys_tests.rs"]
 mod tests;

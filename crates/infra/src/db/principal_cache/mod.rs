@@ -1,50 +1,37 @@
-//! A per-instance cache of `find_with_user` answers (session id → session and user), for
-//! PostgreSQL only, kept honest by `LISTEN`/`NOTIFY`.
+//! A per-instance cache of `find_with_user` answers (session id → session and user), kept
+//! honest by a watcher of the database that drops the entries a write concerns.
 //!
-//! Triggers (migration `000005_principal_invalidation`) notify channel `auth_principal` after
-//! every `UPDATE` or `DELETE` of a session (payload: its id) or of a user (payload: `u:` and
-//! its id). PostgreSQL delivers a notification when the writing transaction commits, so every
-//! write path — this instance's, another instance's, a hand-written SQL statement — reaches
-//! every instance's listener, which drops the entries concerned.
+//! This module is the cache itself, whatever the database; [`postgres`] is its PostgreSQL
+//! watcher (`LISTEN`/`NOTIFY`), [`sqlite`] its SQLite one (a poller of a change log).
 //!
-//! The cache answers only while its listener is demonstrably listening: a dedicated
-//! connection that runs `LISTEN`, drains notifications every [`POLL`] and proves itself alive
-//! with a round trip every [`HEARTBEAT`]. Each round trip keeps the cache usable until
-//! [`FRESH_FOR`] after it was sent. When the listener is not connected, its connection fails,
-//! or it stops answering, the cache is emptied and bypassed (every lookup reads the database)
-//! until it listens again — so no notification can be missed, and a database outage answers
-//! exactly as without the cache.
+//! The cache answers only while its watcher demonstrably follows the database: each proof of
+//! life ([`PrincipalCache::confirm`]) keeps the cache usable until [`FRESH_FOR`] after it was
+//! sent. When the watcher cannot follow, the cache is emptied and bypassed (every lookup reads
+//! the database) until it follows again — so no invalidation can be missed, and a database
+//! outage answers exactly as without the cache.
 //!
 //! Race guard: a lookup that misses takes a [`Ticket`] (the generation) before it reads the
 //! database; every invalidation bumps the generation, and the answer is stored only if the
 //! generation is unchanged, so an answer read before a revocation never lands after it.
 
+mod postgres;
+mod sqlite;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use auth_domain::{Session, SessionId, User, UserId};
-use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
-use diesel::Connection;
 use uuid::Uuid;
 
-/// The notification channel the triggers use.
-pub(crate) const CHANNEL: &str = "auth_principal";
-/// How often the listener drains its connection.
-const POLL: Duration = Duration::from_millis(20);
-/// How often the listener proves its connection alive.
-const HEARTBEAT: Duration = Duration::from_millis(200);
-/// How long after a heartbeat was sent the cache may answer. A revocation committed while the
-/// listener was silently cut off is thus honoured after at most this long (well under 1 s).
+pub(crate) use postgres::spawn_listener;
+pub use postgres::LISTENER_APPLICATION_NAME;
+pub(crate) use sqlite::spawn_poller;
+
+/// How long after a proof of life was sent the cache may answer. A revocation committed while
+/// the watcher was silently cut off is thus honoured after at most this long (well under 1 s).
 const FRESH_FOR: Duration = Duration::from_millis(600);
-/// Waits between reconnection attempts (doubling).
-const RETRY_MIN: Duration = Duration::from_millis(100);
-const RETRY_MAX: Duration = Duration::from_secs(2);
-/// The listener's `application_name` (unless the URL sets one), as seen in
-/// `pg_stat_activity`.
-pub const LISTENER_APPLICATION_NAME: &str = "auth-server principal listener";
 
 type Principal = (Session, User);
 
@@ -156,6 +143,13 @@ impl PrincipalCache {
             .retain(|_, (session, user)| session.user_id != id && user.id != id);
     }
 
+    /// Empties the cache; it goes on answering (from the database, until it fills again).
+    pub(crate) fn clear(&self) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.entries.clear();
+    }
+
     /// Empties the cache and stops it answering until the listener's next heartbeat.
     pub(crate) fn suspend(&self) {
         let mut state = self.state();
@@ -165,13 +159,13 @@ impl PrincipalCache {
     }
 
     /// A heartbeat sent at `sent` came back: the cache may answer until `sent + FRESH_FOR`.
-    fn confirm(&self, sent: Instant) {
+    pub(super) fn confirm(&self, sent: Instant) {
         self.state().fresh_until = Some(sent + FRESH_FOR);
     }
 
     /// Applies one notification payload: a session id, or `u:` and a user id. Anything else
     /// empties the cache (better too much than too little).
-    fn invalidate(&self, payload: &str) {
+    pub(super) fn invalidate(&self, payload: &str) {
         let parsed = match payload.strip_prefix("u:") {
             Some(user) => Uuid::parse_str(user).map(|id| self.forget_user(UserId(id))),
             None => Uuid::parse_str(payload).map(|id| self.forget_session(SessionId(id))),
@@ -189,90 +183,6 @@ impl PrincipalCache {
             misses: self.misses.load(Ordering::Relaxed),
             listening: state.fresh(),
         }
-    }
-}
-
-/// Starts the listener thread for `cache`; it ends by itself once the cache is dropped.
-pub(crate) fn spawn_listener(cache: &Arc<PrincipalCache>, url: &str) -> std::io::Result<()> {
-    let cache = Arc::downgrade(cache);
-    let url = listener_url(url);
-    std::thread::Builder::new()
-        .name("session-cache-listener".into())
-        .spawn(move || listen(&cache, &url))
-        .map(|_| ())
-}
-
-/// The pool's URL with what the listener needs on top, unless the URL already says: a connect
-/// timeout, a TCP timeout (a black-holed connection fails instead of hanging), a name.
-fn listener_url(url: &str) -> String {
-    let mut url = url.to_owned();
-    for (key, value) in [
-        ("connect_timeout", "5"),
-        ("tcp_user_timeout", "2000"),
-        ("application_name", LISTENER_APPLICATION_NAME),
-    ] {
-        if !url.contains(&format!("{key}=")) {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let value = value.replace(' ', "%20");
-            url = format!("{url}{separator}{key}={value}");
-        }
-    }
-    url
-}
-
-/// Connects, listens and follows, reconnecting after a failure, until the cache is gone.
-fn listen(cache: &Weak<PrincipalCache>, url: &str) {
-    let mut retry = RETRY_MIN;
-    let mut reported = false;
-    loop {
-        let outcome = PgConnection::establish(url)
-            .map_err(|e| e.to_string())
-            .and_then(|mut conn| {
-                conn.batch_execute(&format!("LISTEN {CHANNEL}"))
-                    .map_err(|e| e.to_string())?;
-                log::info!("session cache: listening for invalidations");
-                reported = false;
-                retry = RETRY_MIN;
-                follow(cache, &mut conn).map_err(|e| e.to_string())
-            });
-        let Some(live) = cache.upgrade() else {
-            return;
-        };
-        live.suspend();
-        drop(live);
-        if let Err(error) = outcome {
-            if !reported {
-                log::warn!("session cache bypassed until its listener reconnects: {error}");
-                reported = true;
-            }
-        }
-        std::thread::sleep(retry);
-        retry = (retry * 2).min(RETRY_MAX);
-    }
-}
-
-/// Drains notifications and heartbeats until the connection fails (`Err`) or the cache is
-/// dropped (`Ok`).
-fn follow(cache: &Weak<PrincipalCache>, conn: &mut PgConnection) -> diesel::QueryResult<()> {
-    let mut last_beat: Option<Instant> = None;
-    loop {
-        let Some(live) = cache.upgrade() else {
-            return Ok(());
-        };
-        let beat = last_beat.is_none_or(|at| at.elapsed() >= HEARTBEAT);
-        let sent = Instant::now();
-        if beat {
-            conn.batch_execute("SELECT 1")?;
-        }
-        for notification in conn.notifications_iter() {
-            live.invalidate(&notification?.payload);
-        }
-        if beat {
-            live.confirm(sent);
-            last_beat = Some(sent);
-        }
-        drop(live);
-        std::thread::sleep(POLL);
     }
 }
 
@@ -410,18 +320,5 @@ mod tests {
         }
         assert_eq!(cache.stats().entries, 1);
         assert!(is_hit(&cache, all[2].0.id));
-    }
-
-    #[test]
-    fn the_listener_url_gets_timeouts_and_a_name_unless_given() {
-        assert_eq!(
-            listener_url("postgres://u@h/db"),
-            "postgres://u@h/db?connect_timeout=5&tcp_user_timeout=2000\
-             &application_name=auth-server%20principal%20listener"
-        );
-        assert_eq!(
-            listener_url("postgres://u@h/db?connect_timeout=2&application_name=x"),
-            "postgres://u@h/db?connect_timeout=2&application_name=x&tcp_user_timeout=2000"
-        );
     }
 }

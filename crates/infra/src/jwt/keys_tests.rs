@@ -12,8 +12,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::jwt::{JwtSettings, JwtSetupError, JwtTokenService};
-use crate::jwt_keys::{thumbprint, PemKey, PemKeys};
+use crate::jwt::{thumbprint, JwtSettings, JwtSetupError, JwtTokenService, PemKey, PemKeys};
 use crate::test_keys::{self, TestKeyPair};
 use crate::SystemClock;
 

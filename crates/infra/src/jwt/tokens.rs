@@ -1,4 +1,4 @@
-//! JWT (RFC 7519) token service on `jsonwebtoken`.
+//! The token service: issues and verifies JWTs (RFC 7519) on `jsonwebtoken`.
 //!
 //! Time claims are checked here against the injected [`Clock`] (not the library's own
 //! reading of the system time), so that tests can move time and leeway is ours to apply.
@@ -11,45 +11,13 @@ use auth_domain::{Amr, Claims, Fault, SessionId, TokenKind, UserId};
 use chrono::DateTime;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
-pub use jsonwebtoken::Algorithm;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use crate::jwt_keys::{KeyRing, PemKey, PemKeys};
-
-/// Shortest HMAC key accepted (RFC 7518 §3.2: at least the hash output size for HS256).
-pub const MIN_SECRET_BYTES: usize = 32;
-
-/// The HMAC algorithms accepted as `JWT_ALGORITHM`.
-pub fn parse_hmac_algorithm(name: &str) -> Option<Algorithm> {
-    match name {
-        "HS256" => Some(Algorithm::HS256),
-        "HS384" => Some(Algorithm::HS384),
-        "HS512" => Some(Algorithm::HS512),
-        _ => None,
-    }
-}
-
-/// The algorithms accepted as `JWT_ALGORITHM`: HS256, HS384, HS512, RS256, ES256, EdDSA.
-pub fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    parse_hmac_algorithm(name).or_else(|| crate::jwt_keys::parse_asymmetric_algorithm(name))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum JwtSetupError {
-    #[error("the secret must be at least {MIN_SECRET_BYTES} bytes, got {0}")]
-    ShortSecret(usize),
-    #[error("{0:?} signs with a private key, and none was given")]
-    MissingPrivateKey(Algorithm),
-    #[error("{0:?} signs with a shared secret; key files are not used with it")]
-    KeysWithHmac(Algorithm),
-    /// The private key (its source first) cannot sign.
-    #[error("{0}")]
-    PrivateKey(String),
-    #[error("{file}: {message}")]
-    PublicKey { file: String, message: String },
-}
+use super::keys::{KeyRing, PemKeys};
+use super::JwtSetupError;
 
 /// How tokens are signed and what a token must say to be accepted.
 #[derive(Clone)]
@@ -81,7 +49,9 @@ impl std::fmt::Debug for JwtSettings {
 /// The claims as they travel.
 #[derive(Debug, Serialize, Deserialize)]
 struct WireClaims {
+    #[serde(deserialize_with = "canonical_uuid")]
     sub: Uuid,
+    #[serde(deserialize_with = "canonical_uuid")]
     sid: Uuid,
     jti: Uuid,
     token_type: String,
@@ -98,6 +68,34 @@ struct WireClaims {
     /// When the session was opened by a login (OpenID Connect Core §2); absent: `iat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+}
+
+/// A UUID written exactly as this server writes one: lower-case, hyphenated, no braces or
+/// `urn:uuid:` prefix. Any other spelling of a user or session id is refused, so one id has
+/// one written form (nothing downstream can be confused by two spellings of one id).
+fn canonical_uuid<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Uuid, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    Uuid::parse_str(&raw)
+        .ok()
+        .filter(|uuid| uuid.hyphenated().to_string() == raw)
+        .ok_or_else(|| serde::de::Error::custom("not a canonical UUID"))
+}
+
+/// RFC 7515 §4.1.11: `crit` lists header extensions the verifier must understand or refuse
+/// the token. This server understands none, so a header carrying `crit` refuses the token
+/// (jsonwebtoken ignores header members it does not know, `crit` included).
+fn has_crit_header(token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(segment) = token.split('.').next() else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .ok()
+        .and_then(|json| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json).ok()
+        })
+        .is_some_and(|header| header.contains_key("crit"))
 }
 
 pub struct JwtTokenService {
@@ -211,6 +209,9 @@ impl TokenService for JwtTokenService {
 
     fn verify(&self, token: &str, expected: TokenKind) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|error| refusal(error.kind()))?;
+        if has_crit_header(token) {
+            return Err(TokenError::Malformed);
+        }
         if header.alg != self.keys.algorithm() {
             return Err(TokenError::WrongAlgorithm);
         }
