@@ -20,6 +20,8 @@ RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
 THREADS=2
 LOGIN_USERS=16
 SECRET="bench-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# Required with PostgreSQL (it encrypts TOTP secrets): 32 random bytes, base64.
+DATA_KEY="$(head -c 32 /dev/urandom | base64)"
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "bench: installing wrk (Debian package)" >&2
@@ -64,7 +66,8 @@ start_server() {
   # (before that queue existed it answered them 429). A threshold out of reach keeps the
   # figures about bcrypt and the server, not about one address's queue; the throttle still
   # runs its queries.
-  env DATABASE_URL="$url" JWT_SECRET="$SECRET" BCRYPT_COST="$cost" HOST=127.0.0.1 PORT=0 \
+  env DATABASE_URL="$url" JWT_SECRET="$SECRET" DATA_ENCRYPTION_KEY="$DATA_KEY" \
+    BCRYPT_COST="$cost" HOST=127.0.0.1 PORT=0 \
     LOGIN_MAX_FAILURES=1000 RUST_LOG=warn ${cache:+SESSION_CACHE_SIZE=$cache} \
     "$BIN" serve >"$log.out" 2>"$log.err" &
   SERVER_PID=$!

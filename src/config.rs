@@ -26,6 +26,7 @@ use ipnet::IpNet;
 #[path = "config_database.rs"]
 mod database;
 use database::database_settings;
+pub mod mfa;
 
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
@@ -80,6 +81,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("MAIL_MIN_INTERVAL", "1m", "per kind (verification, reset), account and requesting address: at most one mail per this long; 0 turns it off"),
     ("MAIL_MAX_PER_DAY", "10", "per kind, account and requesting address: at most this many mails a day (beyond: the same 202, no mail)"),
     ("MAIL_POLL_INTERVAL", "5s", "how often the outbox is checked for due mail (new mail is sent at once)"),
+    ("DATA_ENCRYPTION_KEY", "(none)", "32 bytes, base64, that encrypt TOTP secrets; with SQLite an unset key is generated once into DB_PATH.data-key (0600), with PostgreSQL it is required"),
+    ("MFA_ISSUER", "auth-server", "issuer shown by authenticator apps (otpauth:// URIs)"),
+    ("MFA_TOKEN_TTL", "5m", "lifetime of the mfa_token of a login waiting for its second factor"),
+    ("REAUTH_MAX_AGE", "5m", "how recent a login re-authenticates an account without a password"),
+    ("REQUIRE_MFA_FOR_ADMINS", "false", "administration routes answer 403 mfa_required to a login without a second factor"),
 ];
 
 /// A configuration value that cannot be used.
@@ -156,6 +162,8 @@ pub struct Config {
     pub private_key_file: Option<PathBuf>,
     /// `JWT_PUBLIC_KEY_FILES`, with an asymmetric algorithm.
     pub public_key_files: Vec<PathBuf>,
+    /// Second factors (issue "Two-factor authentication").
+    pub mfa: mfa::MfaConfig,
 }
 
 /// The non-empty entries of a comma-separated list.
@@ -481,6 +489,8 @@ impl Config {
             ..RecoveryPolicy::default()
         };
 
+        let mfa = mfa::read(&get, &ttl, &database_url)?;
+
         Ok(Self {
             database_url,
             database,
@@ -502,6 +512,7 @@ impl Config {
                 body_timeout: duration("REQUEST_BODY_TIMEOUT", "10s", false)?,
                 trusted_proxies,
                 cors_allowed_origins,
+                require_mfa_for_admins: mfa.require_for_admins,
                 ..ApiSettings::default()
             },
             workers,
@@ -515,6 +526,7 @@ impl Config {
             mail_limits,
             private_key_file,
             public_key_files,
+            mfa,
         })
     }
 

@@ -16,6 +16,10 @@ use auth_api::AuthApi;
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
 use auth_domain::maintenance::SessionPruner;
+use auth_domain::mfa::{
+    MfaChallengeStore, MfaPorts, MfaService, RecoveryCodeStore, SecondFactorLogin, SecondFactors,
+    SecretKeeper, TotpStore,
+};
 use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
@@ -85,6 +89,8 @@ pub struct Components {
     /// Email verification and password reset; its mail is sent by the worker
     /// [`Application::build`] starts.
     pub recovery: RecoveryService,
+    /// Second factors.
+    pub mfa: MfaService,
     /// Wakes the delivery worker when mail is enqueued.
     pub mail_wake: Arc<Notify>,
     /// The public keys as a JWK Set, for `GET /.well-known/jwks.json`.
@@ -107,6 +113,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
     let tokens = JwtTokenService::new(config.jwt_settings()?, clock.clone())?
         .with_verified_cache(config.database.session_cache_size);
     let jwks = tokens.jwks_json();
+    let data_key = Arc::new(config.mfa.data_key()?);
     let (url, options) = (config.database_url.clone(), config.database.clone());
     let database = tokio::task::spawn_blocking(move || Database::connect(&url, &options)).await??;
     let cost = config.bcrypt_cost;
@@ -134,7 +141,13 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         config.policy,
     )
     .with_audit(audit.clone())
-    .with_login_throttle(throttle.clone());
+    .with_login_throttle(throttle.clone())
+    .with_second_factors(SecondFactorLogin {
+        challenges: store.clone() as Arc<dyn MfaChallengeStore>,
+        factors: store.clone() as Arc<dyn SecondFactors>,
+        secrets: Arc::new(RandomSecretGenerator),
+        token_ttl: config.mfa.policy.token_ttl,
+    });
     let account = AccountService::new(
         users.clone(),
         sessions.clone(),
@@ -144,17 +157,33 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         audit.clone(),
         config.policy,
     );
-    let admin = AdminService::new(users.clone(), audit, clock.clone());
+    let admin = AdminService::new(users.clone(), audit.clone(), clock.clone());
     let pruner = SessionPruner::new(sessions, clock.clone(), config.session_retention);
     let mail_wake = Arc::new(Notify::new());
+    let outbox: Arc<dyn MailOutbox> = Arc::new(WakingOutbox::new(
+        store.clone() as Arc<dyn MailOutbox>,
+        mail_wake.clone(),
+    ));
+    let mfa = MfaService::new(
+        MfaPorts {
+            users: users.clone(),
+            totp: store.clone() as Arc<dyn TotpStore>,
+            codes: store.clone() as Arc<dyn RecoveryCodeStore>,
+            factors: store.clone() as Arc<dyn SecondFactors>,
+            challenges: store.clone() as Arc<dyn MfaChallengeStore>,
+            keeper: data_key as Arc<dyn SecretKeeper>,
+            outbox: outbox.clone(),
+            audit,
+            clock: clock.clone(),
+        },
+        service.clone(),
+        config.mfa.policy.clone(),
+    );
     let recovery = RecoveryService::new(
         RecoveryPorts {
             users,
             tokens: store.clone() as Arc<dyn OneTimeTokenRepository>,
-            outbox: Arc::new(WakingOutbox::new(
-                store.clone() as Arc<dyn MailOutbox>,
-                mail_wake.clone(),
-            )),
+            outbox,
             mailer: mailer(config)?,
             secrets: Arc::new(RandomSecretGenerator),
             hasher: hasher.clone(),
@@ -175,6 +204,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         admin,
         pruner,
         recovery,
+        mfa,
         mail_wake,
         jwks,
         throttle,
@@ -259,6 +289,7 @@ impl Application {
         let service = components.service.clone();
         let (account, admin) = (components.account.clone(), components.admin.clone());
         let recovery = components.recovery.clone();
+        let mfa = components.mfa.clone();
         let pool = components.database.clone();
         let cache = components.database.clone();
         let metrics = web::Data::new(
@@ -292,6 +323,7 @@ impl Application {
                 account: account.clone(),
                 admin: admin.clone(),
                 recovery: recovery.clone(),
+                mfa: mfa.clone(),
             };
             App::new()
                 .app_data(metrics.clone())

@@ -41,6 +41,7 @@ async fn the_create_superuser_command_makes_an_administrator_who_lists_users(db:
         .env_clear()
         .env("DATABASE_URL", app.db.raw_url())
         .env("JWT_SECRET", SECRET)
+        .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
         .env("BCRYPT_COST", "4")
         .env("RUST_LOG", "warn")
         .current_dir(std::env::temp_dir())

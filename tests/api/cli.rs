@@ -211,6 +211,11 @@ fn help_lists_the_configuration_variables() {
         "REFRESH_TOKEN_NAME",
         "MAX_BODY_BYTES",
         "AUTH_SUPERUSER_PASSWORD",
+        "DATA_ENCRYPTION_KEY",
+        "MFA_ISSUER",
+        "MFA_TOKEN_TTL",
+        "REAUTH_MAX_AGE",
+        "REQUIRE_MFA_FOR_ADMINS",
     ] {
         assert!(help.contains(variable), "{variable} in --help:\n{help}");
     }
@@ -285,10 +290,27 @@ fn unreachable_database_stops_the_server() {
         FAST,
         ("PORT", "0"),
         ("JWT_SECRET", SECRET),
+        ("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY),
         ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"),
     ];
     let output = run(command(dir.path(), &vars), &["serve"], "");
     assert_fails_naming(&output, "DATABASE_URL");
+}
+
+#[test]
+fn postgres_without_data_encryption_key_stops_the_server() {
+    let dir = TempDir::new();
+    let vars = [
+        FAST,
+        ("PORT", "0"),
+        ("JWT_SECRET", SECRET),
+        (
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+    ];
+    let output = run(command(dir.path(), &vars), &["serve"], "");
+    assert_fails_naming(&output, "DATA_ENCRYPTION_KEY");
 }
 
 #[test]

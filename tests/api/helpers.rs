@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 
 /// The signing key every test server uses, so tests can forge tokens with it.
 pub const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
+/// The data-encryption key of PostgreSQL test servers (required there; SQLite test servers
+/// generate their key file beside the database, as a fresh install does).
+pub const DATA_KEY: &str = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5LWFiY2RlZmc=";
 #[allow(dead_code)] // for tests that forge tokens (none in this module set yet)
 pub const ISSUER: &str = "auth-server";
 
@@ -77,6 +80,9 @@ impl TestApp {
             ("DATABASE_POOL_SIZE".into(), "4".into()),
             ("WORKERS".into(), "2".into()),
         ]);
+        if database_url.starts_with("postgres") {
+            env.insert("DATA_ENCRYPTION_KEY".into(), DATA_KEY.into());
+        }
         for (name, value) in overrides {
             env.insert((*name).to_owned(), (*value).to_owned());
         }

@@ -104,6 +104,7 @@ pub fn config_of(app: &TestApp) -> Config {
     let env: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", app.db.raw_url().to_owned()),
         ("JWT_SECRET", SECRET.to_owned()),
+        ("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY.to_owned()),
         ("BCRYPT_COST", "4".to_owned()),
     ]);
     Config::from_lookup(|name| env.get(name).cloned()).unwrap()

@@ -44,6 +44,7 @@ impl Server {
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("JWT_SECRET", SECRET)
+            .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
             .env("BCRYPT_COST", "4")
             .env("WORKERS", "2")
             .env("RUST_LOG", "debug")

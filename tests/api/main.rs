@@ -34,4 +34,7 @@ mod response_hardening;
 mod slow_clients;
 mod throttle_keys;
 mod throttling;
+// Second factors.
+mod mfa;
+mod mfa_support;
 mod token_hardening;

@@ -42,6 +42,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
+    ("POST", "/login/mfa"),
+    ("GET", "/users/me/mfa"),
+    ("POST", "/users/me/mfa/totp"),
+    ("DELETE", "/users/me/mfa/totp"),
+    ("POST", "/users/me/mfa/totp/confirm"),
+    ("POST", "/users/me/mfa/recovery-codes"),
+    ("DELETE", "/users/{id}/mfa"),
 ];
 
 /// Every error `code` the server answers with, and the statuses it comes with (see
@@ -62,6 +69,12 @@ const CODES: &[(&str, &[&str])] = &[
     ("too_many_attempts", &["429"]),
     ("internal_error", &["500"]),
     ("service_unavailable", &["503"]),
+    ("reauthentication_required", &["403"]),
+    ("mfa_required", &["403"]),
+    ("mfa_already_enabled", &["409"]),
+    ("mfa_not_enabled", &["409"]),
+    ("conflict", &["409"]),
+    ("invalid_mfa_code", &["401", "422"]),
 ];
 
 /// Answers each of these routes must document, as (method, path, status, code), beyond what
@@ -86,6 +99,37 @@ const REQUIRED_ANSWERS: &[(&str, &str, &str, &str)] = &[
     ("POST", "/verify-email", "400", "invalid_token"),
     ("POST", "/password-reset/confirm", "400", "invalid_token"),
     ("GET", "/metrics", "404", "not_found"),
+    ("POST", "/login/mfa", "401", "invalid_mfa_code"),
+    ("POST", "/login/mfa", "401", "invalid_token"),
+    ("POST", "/login/mfa", "429", "too_many_attempts"),
+    (
+        "POST",
+        "/users/me/mfa/totp",
+        "403",
+        "reauthentication_required",
+    ),
+    ("POST", "/users/me/mfa/totp", "409", "mfa_already_enabled"),
+    (
+        "POST",
+        "/users/me/mfa/totp/confirm",
+        "422",
+        "invalid_mfa_code",
+    ),
+    (
+        "DELETE",
+        "/users/me/mfa/totp",
+        "403",
+        "reauthentication_required",
+    ),
+    ("DELETE", "/users/me/mfa/totp", "422", "invalid_mfa_code"),
+    (
+        "POST",
+        "/users/me/mfa/recovery-codes",
+        "409",
+        "mfa_not_enabled",
+    ),
+    ("DELETE", "/users/{id}/mfa", "403", "mfa_required"),
+    ("DELETE", "/users/{id}/mfa", "404", "not_found"),
 ];
 
 /// Routes that never touch the database: no `service_unavailable`.
@@ -104,11 +148,18 @@ fn concrete(path: &str) -> String {
 
 /// The path of every resource `auth_api::scope` registers, read from its source.
 fn resource_paths() -> BTreeSet<String> {
-    const SCOPE: &str = include_str!("../../crates/api/src/lib.rs");
-    SCOPE
-        .split("web::resource(\"")
-        .skip(1)
-        .map(|rest| rest.split('"').next().unwrap().to_owned())
+    const SCOPES: [&str; 2] = [
+        include_str!("../../crates/api/src/lib.rs"),
+        include_str!("../../crates/api/src/mfa/mod.rs"),
+    ];
+    SCOPES
+        .iter()
+        .flat_map(|scope| {
+            scope
+                .split("web::resource(\"")
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap().to_owned())
+        })
         .collect()
 }
 

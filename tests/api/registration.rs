@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::helpers::{assert_error, seed_user, Db, TestApp};
 
-const USER_OUT_FIELDS: [&str; 13] = [
+const USER_OUT_FIELDS: [&str; 14] = [
+    "mfa_enabled",
     "id",
     "email",
     "username",

@@ -173,6 +173,7 @@ async fn logout_all_ends_every_session_of_the_caller(db: Db) {
 fn session(user: UserId, age: TimeDelta, lifetime: TimeDelta) -> Session {
     let opened = Utc::now() - age;
     Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user,
         refresh_jti: Uuid::new_v4(),
@@ -210,6 +211,7 @@ async fn prune_command_deletes_expired_and_long_revoked_sessions_and_keeps_live_
         .env_clear()
         .env("DATABASE_URL", app.db.raw_url())
         .env("JWT_SECRET", SECRET)
+        .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
         .env("RUST_LOG", "warn")
         .current_dir(std::env::temp_dir())
         .output()
@@ -278,6 +280,7 @@ async fn a_bad_prune_interval_stops_the_server_with_one_line(db: Db) {
         .env_clear()
         .env("DATABASE_URL", database.raw_url())
         .env("JWT_SECRET", SECRET)
+        .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
         .env("PRUNE_INTERVAL", "soon")
         .current_dir(std::env::temp_dir())
         .output()

@@ -16,6 +16,10 @@ use auth_api::{middleware::require_auth, ApiSettings, AuthApi};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
 use auth_domain::mail::MailOutbox;
+use auth_domain::mfa::{
+    MfaChallengeStore, MfaPolicy, MfaPorts, MfaService, RecoveryCodeStore, SecondFactorLogin,
+    SecondFactors, TotpStore,
+};
 use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
@@ -28,8 +32,8 @@ use auth_infra::mail::{
     parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, WakingOutbox,
 };
 use auth_infra::{
-    BcryptHasher, Database, DatabaseOptions, JwtSettings, JwtTokenService, RandomSecretGenerator,
-    SystemClock,
+    BcryptHasher, DataKey, Database, DatabaseOptions, JwtSettings, JwtTokenService,
+    RandomSecretGenerator, SystemClock,
 };
 use tokio::sync::Notify;
 
@@ -80,17 +84,48 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
             ..RecoveryPolicy::default()
         },
     );
-    let worker = spawn_delivery_worker(recovery.clone(), wake, Duration::from_secs(5));
+    let worker = spawn_delivery_worker(recovery.clone(), wake.clone(), Duration::from_secs(5));
+    // TOTP secrets are encrypted under this key: keep it (`openssl rand -base64 32`). Without
+    // one, the example makes a key that lives as long as the process.
+    let data_key = match std::env::var("DATA_ENCRYPTION_KEY") {
+        Ok(encoded) => DataKey::parse(&encoded)?,
+        Err(_) => DataKey::parse(&DataKey::generate_encoded())?,
+    };
+    let service = AuthService::new(
+        users.clone(),
+        sessions.clone(),
+        tokens.clone(),
+        hasher.clone(),
+        clock.clone(),
+        policy,
+    )
+    .with_audit(audit.clone())
+    .with_second_factors(SecondFactorLogin {
+        challenges: store.clone() as Arc<dyn MfaChallengeStore>,
+        factors: store.clone() as Arc<dyn SecondFactors>,
+        secrets: Arc::new(RandomSecretGenerator),
+        token_ttl: MfaPolicy::default().token_ttl,
+    });
+    let mfa = MfaService::new(
+        MfaPorts {
+            users: users.clone(),
+            totp: store.clone() as Arc<dyn TotpStore>,
+            codes: store.clone() as Arc<dyn RecoveryCodeStore>,
+            factors: store.clone() as Arc<dyn SecondFactors>,
+            challenges: store.clone() as Arc<dyn MfaChallengeStore>,
+            keeper: Arc::new(data_key),
+            outbox: Arc::new(WakingOutbox::new(
+                store.clone() as Arc<dyn MailOutbox>,
+                wake,
+            )),
+            audit: audit.clone(),
+            clock: clock.clone(),
+        },
+        service.clone(),
+        MfaPolicy::default(),
+    );
     let api = AuthApi {
-        service: AuthService::new(
-            users.clone(),
-            sessions.clone(),
-            tokens.clone(),
-            hasher.clone(),
-            clock.clone(),
-            policy,
-        )
-        .with_audit(audit.clone()),
+        service,
         readiness: store as Arc<dyn Readiness>,
         settings: ApiSettings::default(),
         account: AccountService::new(
@@ -104,6 +139,7 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
         ),
         admin: AdminService::new(users, audit, clock),
         recovery,
+        mfa,
     };
     Ok((api, worker))
 }

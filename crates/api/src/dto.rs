@@ -34,6 +34,8 @@ pub struct UserOut {
     pub last_login: Option<String>,
     #[schema(format = DateTime)]
     pub date_joined: String,
+    /// The account has a second factor (TOTP or a passkey): a password alone no longer logs in.
+    pub mfa_enabled: bool,
 }
 
 pub(crate) fn rfc3339(time: chrono::DateTime<Utc>) -> String {
@@ -56,6 +58,7 @@ impl From<&User> for UserOut {
             is_superuser: user.is_superuser,
             last_login: user.last_login.map(rfc3339),
             date_joined: rfc3339(user.date_joined),
+            mfa_enabled: user.mfa_enabled,
         }
     }
 }

@@ -201,6 +201,17 @@ impl ApiError {
         self.status
     }
 
+    /// The invalid fields of a `validation_failed` error.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// Adds `WWW-Authenticate: Bearer` (a 401 about a credential sent in the body).
+    pub fn with_bearer_challenge(mut self) -> Self {
+        self.challenge = Some(CHALLENGE);
+        self
+    }
+
     pub fn code(&self) -> &'static str {
         self.code
     }
@@ -276,6 +287,10 @@ impl From<LoginError> for ApiError {
             LoginError::InvalidCredentials => Self::invalid_credentials(),
             LoginError::TooManyAttempts { retry_after_secs } => {
                 Self::too_many_attempts(retry_after_secs)
+            }
+            LoginError::SecondFactorRequired(_) => {
+                // Answered by the handler as the `mfa_required` 200; never an error response.
+                Self::from_fault(&Fault::internal("second-factor step answered as an error"))
             }
             LoginError::Fault(fault) => fault.into(),
         }

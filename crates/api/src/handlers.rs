@@ -24,7 +24,7 @@ type Api = web::Data<AuthApi>;
 const MAX_USER_AGENT: usize = 512;
 
 /// Token responses must not be cached (RFC 6749 §5.1).
-fn token_response(body: Value) -> HttpResponse {
+pub(crate) fn token_response(body: Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -88,7 +88,7 @@ pub async fn register(
     post, path = "/login", tag = "tokens", operation_id = "login",
     request_body = LoginBody,
     responses(
-        (status = 200, description = "A token pair (key names follow ACCESS_TOKEN_NAME / REFRESH_TOKEN_NAME); `Cache-Control: no-store`", body = TokenPairOut),
+        (status = 200, description = "A token pair (key names follow ACCESS_TOKEN_NAME / REFRESH_TOKEN_NAME), or — for an account with a second factor — `{\"mfa_required\": true, \"mfa_token\", \"mfa_methods\", \"expires_in\"}` (then `POST /login/mfa`); `Cache-Control: no-store`", body = TokenPairOut),
         (status = 400, description = "`malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_credentials` (with `WWW-Authenticate: Bearer`)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
@@ -105,20 +105,34 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (email, password) = body.validate()?;
-    let outcome = api
+    let outcome = match api
         .service
         .login(&email, &password, client_info(&req))
         .await
-        .inspect_err(|error| {
+    {
+        Ok(outcome) => outcome,
+        Err(LoginError::SecondFactorRequired(challenge)) => {
+            if let Some(metrics) = metrics_of(&req) {
+                metrics.mfa().record_login("challenged");
+            }
+            log::info!("login: user {} needs a second factor", challenge.user_id);
+            return Ok(HttpResponse::Ok()
+                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+                .insert_header((header::PRAGMA, "no-cache"))
+                .json(crate::mfa::dto::MfaRequiredOut::from(&challenge)));
+        }
+        Err(error) => {
             log::info!("login refused: {error}");
             if let Some(metrics) = metrics_of(&req) {
                 match error {
                     LoginError::InvalidCredentials => metrics.record_login_failure(),
                     LoginError::TooManyAttempts { .. } => metrics.record_login_lockout(),
-                    LoginError::Fault(_) => {}
+                    LoginError::SecondFactorRequired(_) | LoginError::Fault(_) => {}
                 }
             }
-        })?;
+            return Err(error.into());
+        }
+    };
     if let Some(metrics) = metrics_of(&req) {
         metrics.record_login_success();
     }

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod handlers;
 pub mod hardening;
 pub mod listing;
+pub mod mfa;
 pub mod middleware;
 pub mod observability;
 pub mod openapi;
@@ -33,6 +34,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, Scope};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
+use auth_domain::mfa::MfaService;
 use auth_domain::ports::Readiness;
 use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
@@ -61,6 +63,9 @@ pub struct ApiSettings {
     /// The token-signing public keys as an RFC 7517 JWK Set, served at
     /// `GET /.well-known/jwks.json` (`{"keys": []}` with an HMAC secret).
     pub jwks: serde_json::Value,
+    /// `REQUIRE_MFA_FOR_ADMINS`: administration routes refuse (403 `mfa_required`) a session
+    /// whose login had no second factor.
+    pub require_mfa_for_admins: bool,
 }
 
 impl Default for ApiSettings {
@@ -75,6 +80,7 @@ impl Default for ApiSettings {
             trusted_proxies: Vec::new(),
             cors_allowed_origins: Vec::new(),
             jwks: serde_json::json!({ "keys": [] }),
+            require_mfa_for_admins: false,
         }
     }
 }
@@ -90,6 +96,8 @@ pub struct AuthApi {
     pub admin: AdminService,
     /// Email verification and password reset (issue "Account lifecycle").
     pub recovery: RecoveryService,
+    /// Second factors (issue "Two-factor authentication").
+    pub mfa: MfaService,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
@@ -176,6 +184,7 @@ pub fn scope(
         .service(web::resource("/verify-email").post(recovery::verify_email))
         .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
         .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
+        .configure(mfa::routes)
         .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
         .service(web::resource("/metrics").get(observability::metrics))
         .service(web::resource("/openapi.json").get(openapi::openapi_json))

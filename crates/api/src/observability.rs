@@ -92,6 +92,7 @@ pub struct Metrics {
     cache_misses: IntCounter,
     cache_listening: IntGauge,
     cache_probe: Option<SessionCacheProbe>,
+    mfa: crate::mfa::metrics::MfaMetrics,
 }
 
 /// Latency buckets (seconds): from half a millisecond (a cached check) to ten seconds (a
@@ -167,6 +168,7 @@ impl Metrics {
                 "session_cache_listening",
                 "1 while the session cache's invalidation listener listens (else it is bypassed)",
             )?,
+            mfa: crate::mfa::metrics::MfaMetrics::new(&registry)?,
             registry,
             requests,
             latency,
@@ -240,6 +242,11 @@ impl Metrics {
     /// The hook for login throttling: one call per login refused by a lockout.
     pub fn record_login_lockout(&self) {
         self.login_lockouts.inc();
+    }
+
+    /// The second-factor metrics (`mfa_*`).
+    pub fn mfa(&self) -> &crate::mfa::metrics::MfaMetrics {
+        &self.mfa
     }
 
     pub fn record_refresh_reuse(&self) {

@@ -135,7 +135,9 @@ pub struct ErrorBody {
     /// Stable snake_case code: `malformed_body`, `validation_failed`, `payload_too_large`,
     /// `not_found`, `method_not_allowed`, `not_authenticated`, `invalid_token`,
     /// `invalid_credentials`, `email_taken`, `username_taken`, `forbidden`, `last_admin`,
-    /// `too_many_attempts`, `service_unavailable`, `internal_error`.
+    /// `too_many_attempts`, `service_unavailable`, `internal_error`; with second factors
+    /// `reauthentication_required`, `mfa_required`, `mfa_already_enabled`, `mfa_not_enabled`,
+    /// `invalid_mfa_code`, `conflict`.
     pub code: String,
     /// Present on `validation_failed` only: every invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -248,7 +250,8 @@ pub struct StatusOut {
 /// The document as this server is configured: token key names, the auth header, and the
 /// prefix the routes are mounted under (`base`, `""` at the root).
 pub fn document(settings: &ApiSettings, base: &str) -> Result<Value, serde_json::Error> {
-    let mut doc = serde_json::to_value(ApiDoc::openapi())?;
+    let mut doc =
+        serde_json::to_value(ApiDoc::openapi().merge_from(crate::mfa::MfaDoc::openapi()))?;
     let renames = [
         (
             "TokenPairOut",

@@ -214,6 +214,9 @@ impl AccountService {
             expires_at: now + self.policy.session_max_ttl,
             revoked_at: None,
             client: client.clone(),
+            // The caller's factors were proven for the session this change comes from, and
+            // the current password again now: the new session keeps what the old one had.
+            amr: principal.amr.clone(),
         };
         let ended = self
             .users

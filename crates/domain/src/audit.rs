@@ -33,6 +33,17 @@ pub mod kind {
     pub const PASSWORD_CHANGE_FAILED: &str = "password_change_failed";
     pub const USER_UPDATED: &str = "user_updated";
     pub const USER_DELETED: &str = "user_deleted";
+    // Issue "Two-factor authentication".
+    pub const LOGIN_MFA_REQUIRED: &str = "login_mfa_required";
+    pub const MFA_ENABLED: &str = "mfa_enabled";
+    pub const MFA_DISABLED: &str = "mfa_disabled";
+    pub const MFA_FAILED: &str = "mfa_failed";
+    pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
+    pub const RECOVERY_CODES_RENEWED: &str = "recovery_codes_renewed";
+    pub const PASSKEY_ADDED: &str = "passkey_added";
+    pub const PASSKEY_REMOVED: &str = "passkey_removed";
+    pub const MFA_RESET: &str = "mfa_reset";
+    pub const REAUTHENTICATION_FAILED: &str = "reauthentication_failed";
 }
 
 /// One line of the audit trail.

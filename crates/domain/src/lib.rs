@@ -6,12 +6,14 @@
 
 pub mod account;
 pub mod admin;
+pub mod amr;
 pub mod audit;
 pub mod error;
 pub mod listing;
 pub mod mail;
 pub mod mail_budget;
 pub mod maintenance;
+pub mod mfa;
 pub mod policy;
 pub mod ports;
 pub mod recovery;
@@ -22,6 +24,7 @@ pub mod token;
 pub mod user;
 pub mod values;
 
+pub use amr::{Amr, AuthMethod};
 pub use error::Fault;
 pub use policy::{PasswordPolicy, PolicyContext};
 pub use service::{AuthService, TokenPolicy};

@@ -79,6 +79,8 @@ fn admin() -> User {
 
 fn principal_of(user: &User) -> Principal {
     Principal {
+        amr: crate::Amr::password(),
+        auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         user: user.clone(),
         session_id: SessionId::new(),
     }
@@ -86,6 +88,7 @@ fn principal_of(user: &User) -> Principal {
 
 fn session_of(user: &User) -> Session {
     Session {
+        amr: crate::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),
@@ -1142,6 +1145,8 @@ async fn refresh_token_reuse_is_recorded_with_the_client() {
     let user = regular();
     let session = session_of(&user);
     let replayed = Claims {
+        amr: crate::Amr::password(),
+        auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         kind: TokenKind::Refresh,
         subject: user.id,
         session_id: session.id,

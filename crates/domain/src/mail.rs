@@ -86,6 +86,13 @@ pub enum MailIntent {
     PasswordReset { email: Email },
     /// An email-verification link for this user, bound to the email they had when asking.
     VerifyEmail { user_id: UserId, email: Email },
+    /// A notice that a way to log in changed (no secret in it), to the address the account
+    /// had then.
+    SecurityNotice {
+        user_id: UserId,
+        email: Email,
+        notice: SecurityNotice,
+    },
 }
 
 impl MailIntent {
@@ -93,6 +100,76 @@ impl MailIntent {
         match self {
             MailIntent::PasswordReset { .. } => "password_reset",
             MailIntent::VerifyEmail { .. } => "verify_email",
+            MailIntent::SecurityNotice { notice, .. } => notice.kind(),
+        }
+    }
+}
+
+/// What a notice mail tells the account's owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityNotice {
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRenewed,
+    RecoveryCodeUsed,
+    SecondFactorsReset,
+}
+
+impl SecurityNotice {
+    const ALL: [SecurityNotice; 5] = [
+        SecurityNotice::TotpEnabled,
+        SecurityNotice::TotpDisabled,
+        SecurityNotice::RecoveryCodesRenewed,
+        SecurityNotice::RecoveryCodeUsed,
+        SecurityNotice::SecondFactorsReset,
+    ];
+
+    /// The outbox kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            SecurityNotice::TotpEnabled => "notice_totp_enabled",
+            SecurityNotice::TotpDisabled => "notice_totp_disabled",
+            SecurityNotice::RecoveryCodesRenewed => "notice_recovery_codes_renewed",
+            SecurityNotice::RecoveryCodeUsed => "notice_recovery_code_used",
+            SecurityNotice::SecondFactorsReset => "notice_mfa_reset",
+        }
+    }
+
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|notice| notice.kind() == kind)
+    }
+
+    /// The mail: what happened, and what to do if it was not the owner.
+    pub fn message(self, to: &Email) -> MailMessage {
+        let (subject, what) = match self {
+            SecurityNotice::TotpEnabled => (
+                "Two-factor authentication turned on",
+                "An authenticator app (TOTP) was added to your account as a second factor.",
+            ),
+            SecurityNotice::TotpDisabled => (
+                "Two-factor authentication turned off",
+                "The authenticator app (TOTP) was removed from your account.",
+            ),
+            SecurityNotice::RecoveryCodesRenewed => (
+                "New recovery codes",
+                "A new set of recovery codes was created for your account; the previous codes no longer work.",
+            ),
+            SecurityNotice::RecoveryCodeUsed => (
+                "A recovery code was used",
+                "One of your recovery codes was just used to log in to your account.",
+            ),
+            SecurityNotice::SecondFactorsReset => (
+                "Your second factors were removed",
+                "An administrator removed every second factor of your account and ended its sessions.",
+            ),
+        };
+        MailMessage {
+            to: to.clone(),
+            subject: subject.to_owned(),
+            text: format!(
+                "Hello,\n\n{what}\n\nIf this was you, there is nothing to do. If it was not, \
+                 change your password now (or reset it) and review your account's sessions.\n"
+            ),
         }
     }
 }

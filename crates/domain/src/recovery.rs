@@ -564,7 +564,9 @@ impl RecoveryService {
             Err(error) => {
                 // Nobody received this token: it must not stay usable. A failure here only
                 // leaves a token whose secret no one knows, which expires.
-                let _ = self.tokens.delete_token(&digest).await;
+                if let Some(digest) = &digest {
+                    let _ = self.tokens.delete_token(digest).await;
+                }
                 self.failed(
                     entry,
                     now,
@@ -603,8 +605,19 @@ impl RecoveryService {
         &self,
         intent: &MailIntent,
         now: DateTime<Utc>,
-    ) -> Result<Option<(MailMessage, TokenDigest)>, Fault> {
+    ) -> Result<Option<(MailMessage, Option<TokenDigest>)>, Fault> {
         match intent {
+            MailIntent::SecurityNotice {
+                user_id,
+                email,
+                notice,
+            } => {
+                // Sent to the address the account had when it happened, while it exists.
+                if self.users.find_by_id(*user_id).await?.is_none() {
+                    return Ok(None);
+                }
+                Ok(Some((notice.message(email), None)))
+            }
             MailIntent::PasswordReset { email } => {
                 let Some(user) = self
                     .users
@@ -623,7 +636,7 @@ impl RecoveryService {
                     )
                     .await?;
                 let message = reset_message(&user.email, &secret, &self.policy);
-                Ok(Some((message, secret.digest())))
+                Ok(Some((message, Some(secret.digest()))))
             }
             MailIntent::VerifyEmail { user_id, email } => {
                 let Some(user) = self
@@ -638,7 +651,7 @@ impl RecoveryService {
                     .issue(OneTimeTokenKind::VerifyEmail, &user, None, now)
                     .await?;
                 let message = verification_message(&user.email, &secret, &self.policy);
-                Ok(Some((message, secret.digest())))
+                Ok(Some((message, Some(secret.digest()))))
             }
         }
     }

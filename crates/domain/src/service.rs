@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use crate::amr::Amr;
 use crate::audit::{self, kind, AuditEvent, NoAuditLog};
 use crate::error::Fault;
 use crate::ports::{
@@ -55,6 +56,10 @@ pub enum LoginError {
     /// checked. Retry after that many whole seconds.
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// The password was right, and the account has a second factor: no session yet. The
+    /// login goes on at `POST /login/mfa` with the challenge's token (see [`crate::mfa`]).
+    #[error("a second factor is required")]
+    SecondFactorRequired(crate::mfa::MfaChallengeIssued),
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -109,7 +114,10 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     policy: TokenPolicy,
     audit: Arc<dyn AuditLog>,
-    throttle: Option<Throttle>,
+    pub(crate) throttle: Option<Throttle>,
+    /// Where logins of accounts with a second factor wait for it (issue "Two-factor
+    /// authentication"); without it such an account cannot log in.
+    pub(crate) second_factor: Option<crate::mfa::SecondFactorLogin>,
 }
 
 impl AuthService {
@@ -130,6 +138,7 @@ impl AuthService {
             policy,
             audit: Arc::new(NoAuditLog),
             throttle: None,
+            second_factor: None,
         }
     }
 
@@ -144,6 +153,25 @@ impl AuthService {
     pub fn with_login_throttle(mut self, throttle: Throttle) -> Self {
         self.throttle = Some(throttle);
         self
+    }
+
+    /// Lets accounts with a second factor log in: a right password then answers with a
+    /// challenge ([`LoginError::SecondFactorRequired`]) instead of a session.
+    pub fn with_second_factors(mut self, login: crate::mfa::SecondFactorLogin) -> Self {
+        self.second_factor = Some(login);
+        self
+    }
+
+    pub(crate) fn hasher(&self) -> &dyn PasswordHasher {
+        self.hasher.as_ref()
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub(crate) fn audit_log(&self) -> &dyn AuditLog {
+        self.audit.as_ref()
     }
 
     /// The login throttle, for other steps of a login (a second factor) to count against.
@@ -229,13 +257,34 @@ impl AuthService {
         };
         // A refusal (or a fault) drops the attempt: it stays counted as a failure.
         let user = self.check_credentials(email, password, &client).await?;
+        if user.mfa_enabled {
+            // The password alone proves nothing yet: the attempt neither fails nor succeeds
+            // for the throttle until its last factor does (`POST /login/mfa`).
+            if let Some(attempt) = attempt {
+                attempt.refund().await?;
+            }
+            if self.hasher.needs_rehash(&user.password_hash) {
+                self.upgrade_password_hash(&user, password).await;
+            }
+            let issued = crate::mfa::issue_challenge(self, &user, Amr::password(), &client).await?;
+            return Err(LoginError::SecondFactorRequired(issued));
+        }
         if let Some(attempt) = attempt {
             attempt.succeeded().await?;
         }
         if self.hasher.needs_rehash(&user.password_hash) {
             self.upgrade_password_hash(&user, password).await;
         }
+        Ok(self.open_session(&user, client, Amr::password()).await?)
+    }
 
+    /// Opens a session for a user whose login is complete, authenticated by `amr`.
+    pub(crate) async fn open_session(
+        &self,
+        user: &User,
+        client: ClientInfo,
+        amr: Amr,
+    ) -> Result<LoginOutcome, Fault> {
         let now = self.clock.now();
         let session = Session {
             id: SessionId::new(),
@@ -246,13 +295,15 @@ impl AuthService {
             expires_at: now + self.policy.session_max_ttl,
             revoked_at: None,
             client,
+            amr,
         };
         self.sessions.start(&session).await?;
         let tokens = self.issue_pair(&session, session.refresh_jti, now)?;
         let event = AuditEvent::new(kind::LOGIN_SUCCEEDED, now)
             .user(user.id)
             .session(session.id)
-            .client(&session.client);
+            .client(&session.client)
+            .detail("amr", session.amr.to_stored());
         audit::record(self.audit.as_ref(), event).await;
         Ok(LoginOutcome {
             tokens,
@@ -372,6 +423,8 @@ impl AuthService {
         Ok(Principal {
             user,
             session_id: session.id,
+            amr: session.amr,
+            auth_time: session.created_at,
         })
     }
 
@@ -451,6 +504,8 @@ impl AuthService {
             token_id: Uuid::new_v4(),
             issued_at: now,
             expires_at: (now + self.policy.access_ttl).min(session.expires_at),
+            amr: session.amr.clone(),
+            auth_time: session.created_at,
         };
         let refresh = Claims {
             kind: TokenKind::Refresh,

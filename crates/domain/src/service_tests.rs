@@ -91,6 +91,7 @@ fn inactive_user() -> User {
 fn session_of(user: &User) -> Session {
     let opened = now() - TimeDelta::days(1);
     Session {
+        amr: crate::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),
@@ -106,6 +107,8 @@ fn session_of(user: &User) -> Session {
 /// jti.
 fn claims_for(session: &Session, kind: TokenKind) -> Claims {
     Claims {
+        amr: crate::Amr::password(),
+        auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         kind,
         subject: session.user_id,
         session_id: session.id,
@@ -828,6 +831,8 @@ async fn authenticate_live_session_of_active_user_gives_the_principal_in_one_rea
     assert_eq!(
         principal,
         Principal {
+            amr: session.amr.clone(),
+            auth_time: session.created_at,
             user,
             session_id: session.id
         }
@@ -1197,6 +1202,8 @@ async fn logout_revokes_exactly_the_principals_session_now() {
     );
 
     svc.logout(&Principal {
+        amr: crate::Amr::password(),
+        auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         user,
         session_id: sid,
     })
@@ -1220,6 +1227,8 @@ async fn logout_fault_propagates() {
 
     let result = svc
         .logout(&Principal {
+            amr: crate::Amr::password(),
+            auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             user: user(),
             session_id: SessionId::new(),
         })

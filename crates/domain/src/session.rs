@@ -3,6 +3,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::amr::Amr;
 use crate::user::{User, UserId};
 
 /// A login session: one successful login and every refresh token descended from it.
@@ -49,6 +50,8 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub client: ClientInfo,
+    /// How the login that opened it was authenticated; every token of the session says so.
+    pub amr: Amr,
 }
 
 impl Session {
@@ -62,4 +65,8 @@ impl Session {
 pub struct Principal {
     pub user: User,
     pub session_id: SessionId,
+    /// How the caller's session was authenticated.
+    pub amr: Amr,
+    /// When the caller's session was opened by a login.
+    pub auth_time: DateTime<Utc>,
 }

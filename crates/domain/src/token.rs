@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::amr::Amr;
 use crate::session::SessionId;
 use crate::user::UserId;
 
@@ -30,6 +31,10 @@ pub struct Claims {
     pub token_id: Uuid,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// How the session was authenticated (RFC 8176 `amr`); a refresh keeps it.
+    pub amr: Amr,
+    /// When the session was opened by a login (`auth_time`); a refresh keeps it.
+    pub auth_time: DateTime<Utc>,
 }
 
 /// What a successful login or refresh hands back.

@@ -82,6 +82,9 @@ pub struct User {
     /// When the password was last changed (`None`: never since registration). Anything
     /// issued before it that rests on the old password (a reset link…) is stale.
     pub password_changed_at: Option<DateTime<Utc>>,
+    /// Whether the account has a second factor (TOTP or a passkey): then a password alone
+    /// no longer logs in.
+    pub mfa_enabled: bool,
 }
 
 /// What registration knows about a new user before it has a password hash.
@@ -104,6 +107,12 @@ pub enum AccountKind {
 }
 
 impl User {
+    /// Whether the account has a password (accounts created through an external identity or
+    /// a passkey may have none: their hash is empty).
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.as_str().is_empty()
+    }
+
     /// Builds the row a registration stores.
     pub fn register(
         email: Email,
@@ -129,6 +138,7 @@ impl User {
             date_joined: now,
             password_hash,
             password_changed_at: None,
+            mfa_enabled: false,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! mail adapters (SMTP, `.eml` files).
 
 pub mod clock;
+// Issue "Two-factor authentication": DATA_ENCRYPTION_KEY.
+pub mod data_key;
 pub mod db;
 pub mod jwt;
 pub mod password;
@@ -17,6 +19,7 @@ pub mod test_keys;
 pub mod testing;
 
 pub use clock::SystemClock;
+pub use data_key::DataKey;
 pub use db::{Backend, Database, DatabaseOptions};
 pub use jwt::{JwtSettings, JwtTokenService};
 pub use password::BcryptHasher;

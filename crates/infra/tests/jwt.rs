@@ -55,6 +55,8 @@ fn service() -> JwtTokenService {
 
 fn claims(kind: TokenKind) -> Claims {
     Claims {
+        amr: auth_domain::Amr::password(),
+        auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         kind,
         subject: UserId::new(),
         session_id: SessionId::new(),

@@ -77,6 +77,7 @@ async fn stored(store: &Database, email: &str, role: Role) -> User {
 
 fn session_for(user: &User, created: DateTime<Utc>, expires: DateTime<Utc>) -> Session {
     Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),

@@ -312,6 +312,7 @@ async fn audit_trails_walked_by_cursor_merge_subject_and_actor_newest_first(db: 
 
 fn session_of(user: &User, created: DateTime<Utc>, expires: DateTime<Utc>) -> Session {
     Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),

@@ -65,6 +65,7 @@ async fn user_with_session(store: &Database) -> (User, Session) {
     );
     UserRepository::insert(store, &user).await.unwrap();
     let session = Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),
@@ -291,6 +292,7 @@ async fn user_with_second_session(store: &Database) -> (User, Session) {
         .unwrap();
     let now = Utc::now().trunc_subsecs(6);
     let session = Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),

@@ -95,6 +95,7 @@ fn full_user() -> User {
 /// A live session of `user`, 30 days long, with client details.
 fn session_of(user: &User, created_at: DateTime<Utc>) -> Session {
     Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),

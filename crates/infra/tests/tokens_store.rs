@@ -82,6 +82,7 @@ async fn new_user(store: &Database, email: &str) -> User {
 async fn new_session(store: &Database, user: &User) -> Session {
     let at = now();
     let session = Session {
+        amr: auth_domain::Amr::password(),
         id: SessionId::new(),
         user_id: user.id,
         refresh_jti: Uuid::new_v4(),

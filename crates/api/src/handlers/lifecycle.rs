@@ -35,7 +35,18 @@ impl FromRequest for Admin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let principal = req.extensions().get::<Principal>().cloned();
+        let require_mfa = req
+            .app_data::<web::Data<crate::AuthApi>>()
+            .is_some_and(|api| api.settings.require_mfa_for_admins);
         ready(match principal {
+            // `REQUIRE_MFA_FOR_ADMINS`: after the 403 a non-administrator gets.
+            Some(principal)
+                if can_administer(&principal.user)
+                    && require_mfa
+                    && !principal.amr.is_multi_factor() =>
+            {
+                Err(crate::mfa::mfa_required())
+            }
             Some(principal) if can_administer(&principal.user) => Ok(Self(principal)),
             Some(_) => Err(ApiError::forbidden()),
             None => {

@@ -7,6 +7,7 @@ mod lifecycle;
 mod listings;
 mod migrate;
 mod outage;
+mod mfa;
 mod principal_cache;
 mod rows;
 pub mod schema;

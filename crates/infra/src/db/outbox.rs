@@ -3,7 +3,7 @@
 //! to one worker at a time, and to another one if its worker dies mid-send.
 
 use async_trait::async_trait;
-use auth_domain::mail::{MailIntent, MailOutbox, QueuedMail};
+use auth_domain::mail::{MailIntent, MailOutbox, QueuedMail, SecurityNotice};
 use auth_domain::{Email, Fault, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -36,6 +36,7 @@ impl OutboxRow {
         let (recipient, user_id) = match intent {
             MailIntent::PasswordReset { email } => (email, None),
             MailIntent::VerifyEmail { user_id, email } => (email, Some(user_id.to_string())),
+            MailIntent::SecurityNotice { user_id, email, .. } => (email, Some(user_id.to_string())),
         };
         Self {
             id: Uuid::now_v7().to_string(),
@@ -60,6 +61,13 @@ impl OutboxRow {
                 user_id: UserId(Uuid::parse_str(user_id).map_err(|_| corrupt("user id"))?),
                 email,
             }),
+            (kind, Some(user_id)) if SecurityNotice::from_kind(kind).is_some() => {
+                Ok(MailIntent::SecurityNotice {
+                    user_id: UserId(Uuid::parse_str(user_id).map_err(|_| corrupt("user id"))?),
+                    email,
+                    notice: SecurityNotice::from_kind(kind).ok_or_else(|| corrupt("kind"))?,
+                })
+            }
             _ => Err(corrupt("kind")),
         }
     }

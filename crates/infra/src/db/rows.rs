@@ -1,6 +1,7 @@
 //! Rows as Diesel reads and writes them, and their conversion to and from domain types.
 
 use auth_domain::session::ClientInfo;
+use auth_domain::Amr;
 use auth_domain::{
     Email, Fault, PasswordHash, PersonName, Role, Session, SessionId, User, UserId, Username,
 };
@@ -29,6 +30,7 @@ pub struct UserRow {
     pub last_login: Option<NaiveDateTime>,
     pub date_joined: NaiveDateTime,
     pub password_changed_at: Option<NaiveDateTime>,
+    pub mfa_enabled: bool,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -43,6 +45,7 @@ pub struct SessionRow {
     pub revoked_at: Option<NaiveDateTime>,
     pub user_agent: Option<String>,
     pub client_addr: Option<String>,
+    pub amr: String,
 }
 
 /// A stored value that does not parse means the database holds something no adapter wrote.
@@ -90,6 +93,7 @@ impl From<&User> for UserRow {
             last_login: user.last_login.map(naive),
             date_joined: naive(user.date_joined),
             password_changed_at: user.password_changed_at.map(naive),
+            mfa_enabled: user.mfa_enabled,
         }
     }
 }
@@ -114,6 +118,7 @@ impl TryFrom<UserRow> for User {
             date_joined: utc(row.date_joined),
             password_hash: PasswordHash::new(row.password_hash),
             password_changed_at: row.password_changed_at.map(utc),
+            mfa_enabled: row.mfa_enabled,
         })
     }
 }
@@ -130,6 +135,7 @@ impl From<&Session> for SessionRow {
             revoked_at: session.revoked_at.map(naive),
             user_agent: session.client.user_agent.clone(),
             client_addr: session.client.address.clone(),
+            amr: session.amr.to_stored(),
         }
     }
 }
@@ -150,6 +156,7 @@ impl TryFrom<SessionRow> for Session {
                 user_agent: row.user_agent,
                 address: row.client_addr,
             },
+            amr: Amr::from_stored(&row.amr),
         })
     }
 }

@@ -20,6 +20,7 @@ diesel::table! {
         last_login -> Nullable<Timestamp>,
         date_joined -> Timestamp,
         password_changed_at -> Nullable<Timestamp>,
+        mfa_enabled -> Bool,
     }
 }
 
@@ -34,6 +35,8 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         user_agent -> Nullable<Text>,
         client_addr -> Nullable<Text>,
+        /// RFC 8176 values, space-separated.
+        amr -> Text,
     }
 }
 
@@ -100,6 +103,43 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         failed_at -> Nullable<Timestamp>,
+    }
+}
+
+// Issue "Two-factor authentication".
+
+diesel::table! {
+    /// AES-256-GCM sealed; nonce and ciphertext base64.
+    totp_secrets (user_id) {
+        user_id -> Text,
+        key_id -> Text,
+        nonce -> Text,
+        ciphertext -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, digest) {
+        user_id -> Text,
+        digest -> Text,
+        key_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (digest) {
+        digest -> Text,
+        user_id -> Text,
+        first_factor -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        failures -> Integer,
+        spent_at -> Nullable<Timestamp>,
     }
 }
 

@@ -58,6 +58,8 @@ fn setup_error(algorithm: Algorithm, key_pair: Option<PemKeys>) -> JwtSetupError
 fn claims() -> Claims {
     let now = Utc::now();
     Claims {
+        amr: auth_domain::Amr::password(),
+        auth_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         kind: TokenKind::Access,
         subject: UserId(Uuid::new_v4()),
         session_id: SessionId(Uuid::new_v4()),

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use auth_domain::ports::{Clock, TokenError, TokenService};
-use auth_domain::{Claims, Fault, SessionId, TokenKind, UserId};
+use auth_domain::{Amr, Claims, Fault, SessionId, TokenKind, UserId};
 use chrono::DateTime;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
@@ -62,6 +62,13 @@ struct WireClaims {
     iss: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     aud: Option<String>,
+    /// RFC 8176 methods of the login; absent from tokens issued before second factors
+    /// existed (the session row, not the token, is what the server decides on).
+    #[serde(default)]
+    amr: Vec<String>,
+    /// When the session was opened by a login (OpenID Connect Core §2); absent: `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
 }
 
 /// A UUID written exactly as this server writes one: lower-case, hyphenated, no braces or
@@ -209,6 +216,8 @@ impl TokenService for JwtTokenService {
             exp: claims.expires_at.timestamp(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            amr: claims.amr.to_strings(),
+            auth_time: Some(claims.auth_time.timestamp()),
         };
         jsonwebtoken::encode(&self.header, &wire, self.keys.encoding_key()).map_err(Fault::internal)
     }
@@ -265,6 +274,8 @@ impl JwtTokenService {
             token_id: wire.jti,
             issued_at: timestamp(wire.iat)?,
             expires_at: timestamp(wire.exp)?,
+            amr: Amr::parse(wire.amr.iter().map(String::as_str)),
+            auth_time: timestamp(wire.auth_time.unwrap_or(wire.iat))?,
         })
     }
 }

@@ -204,6 +204,7 @@ mod tests {
             now,
         );
         let session = Session {
+            amr: auth_domain::Amr::password(),
             id: SessionId::new(),
             user_id: user.id,
             refresh_jti: Uuid::new_v4(),

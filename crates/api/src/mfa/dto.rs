@@ -1,0 +1,225 @@
+//! The JSON shapes of the second-factor routes, and reading their bodies.
+
+use std::future::{ready, Future};
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use auth_domain::mfa::{MfaChallengeIssued, MfaStatus, RecoveryCode};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, FieldError};
+use crate::extract::JsonBody;
+
+/// The body of a route that adds or removes a way to log in. Read whole (so the password is
+/// checked before anything else of it), and an empty body is an empty object: a DELETE sent
+/// without a body is answered 403 `reauthentication_required`, like one without `password`.
+#[derive(Debug, Default)]
+pub struct ReauthBody(pub Map<String, Value>);
+
+impl ReauthBody {
+    /// `password`, when it is a string.
+    pub fn password(&self) -> Option<&str> {
+        self.0.get("password").and_then(Value::as_str)
+    }
+}
+
+impl FromRequest for ReauthBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let empty = req.headers().get(header::CONTENT_TYPE).is_none()
+            && req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|length| length.trim() == "0")
+            && req.headers().get(header::TRANSFER_ENCODING).is_none();
+        if empty {
+            return Box::pin(ready(Ok(Self::default())));
+        }
+        let body = JsonBody::<Map<String, Value>>::from_request(req, payload);
+        Box::pin(async move { body.await.map(|JsonBody(map)| Self(map)) })
+    }
+}
+
+/// A required non-empty string field.
+pub fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
+    match body.get(field) {
+        Some(Value::String(value)) if !value.trim().is_empty() => Ok(value.clone()),
+        Some(Value::String(_)) => Err(invalid(field, "must not be empty")),
+        Some(_) => Err(invalid(field, "must be a string")),
+        None => Err(invalid(field, "is required")),
+    }
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::validation(vec![FieldError::new(field, message)])
+}
+
+/// `POST /login/mfa`: the pending login's token and a code.
+pub struct MfaLogin {
+    pub mfa_token: String,
+    pub code: String,
+}
+
+impl MfaLogin {
+    /// `{mfa_token, code}`; `credential` (a passkey assertion) is for the passkeys issue, and
+    /// never together with `code`.
+    pub fn read(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let mfa_token = required_string(body, "mfa_token");
+        if let Err(error) = &mfa_token {
+            errors.extend(error.field_errors().iter().cloned());
+        }
+        let code = match (body.get("code"), body.get("credential")) {
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new(
+                    "credential",
+                    "give either code or credential, not both",
+                ));
+                None
+            }
+            (None, Some(_)) => {
+                errors.push(FieldError::new(
+                    "credential",
+                    "passkeys are not available on this server: give a code",
+                ));
+                None
+            }
+            (_, None) => match required_string(body, "code") {
+                Ok(code) => Some(code),
+                Err(error) => {
+                    errors.extend(error.field_errors().iter().cloned());
+                    None
+                }
+            },
+        };
+        match (mfa_token, code) {
+            (Ok(mfa_token), Some(code)) if errors.is_empty() => Ok(Self { mfa_token, code }),
+            _ => Err(ApiError::validation(errors)),
+        }
+    }
+}
+
+/// `POST /login/mfa`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documents the body, which is read as a JSON object
+pub struct MfaLoginBody {
+    /// From the `mfa_required` answer of `POST /login`.
+    mfa_token: String,
+    /// A TOTP code (6 digits) or a recovery code (`xxxx-xxxx-xxxx`; case, spaces and hyphens
+    /// do not matter).
+    code: String,
+}
+
+/// The routes that need the current password (re-authentication).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PasswordBody {
+    /// The account's current password (an account without one: omit it; then the access
+    /// token's login must be younger than `REAUTH_MAX_AGE`).
+    #[schema(format = Password)]
+    password: Option<String>,
+}
+
+/// `DELETE /users/me/mfa/totp`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct DisableTotpBody {
+    #[schema(format = Password)]
+    password: Option<String>,
+    /// A current TOTP code, or a recovery code.
+    code: String,
+}
+
+/// `POST /users/me/mfa/totp/confirm`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct CodeBody {
+    /// A current code of the pending secret (6 digits).
+    code: String,
+}
+
+/// The answer of `POST /login` for an account with a second factor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequiredOut {
+    /// Always `true`: no token pair yet.
+    pub mfa_required: bool,
+    /// Single-use, for `POST /login/mfa` only (every other route refuses it with 401).
+    pub mfa_token: String,
+    /// `totp`, `recovery_code`, `passkey`: what the account can answer with.
+    pub mfa_methods: Vec<&'static str>,
+    /// Seconds the `mfa_token` lives (`MFA_TOKEN_TTL`).
+    pub expires_in: i64,
+}
+
+impl From<&MfaChallengeIssued> for MfaRequiredOut {
+    fn from(issued: &MfaChallengeIssued) -> Self {
+        Self {
+            mfa_required: true,
+            mfa_token: issued.mfa_token.expose().to_owned(),
+            mfa_methods: issued.methods.iter().map(|m| m.as_str()).collect(),
+            expires_in: issued.expires_in,
+        }
+    }
+}
+
+/// `GET /users/me/mfa`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaStatusOut {
+    /// TOTP is on (confirmed).
+    pub totp: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u32,
+    pub passkeys: u32,
+}
+
+impl From<MfaStatus> for MfaStatusOut {
+    fn from(status: MfaStatus) -> Self {
+        Self {
+            totp: status.totp,
+            recovery_codes_left: status.recovery_codes_left,
+            passkeys: status.passkeys,
+        }
+    }
+}
+
+/// A pending TOTP enrolment: give `secret` to an authenticator app (or let it scan
+/// `qr_svg`, which encodes `otpauth_uri`), then confirm with a code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrolmentOut {
+    /// RFC 4648 base32, no padding.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// An SVG image of the `otpauth_uri` QR code.
+    pub qr_svg: String,
+}
+
+/// Ten single-use recovery codes, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodesOut {
+    pub recovery_codes: Vec<String>,
+}
+
+impl RecoveryCodesOut {
+    pub fn new(codes: &[RecoveryCode]) -> Self {
+        Self {
+            recovery_codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
+        }
+    }
+}
+
+/// The QR code of `text` as an SVG document.
+pub fn qr_svg(text: &str) -> Result<String, auth_domain::Fault> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(auth_domain::Fault::internal)?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}

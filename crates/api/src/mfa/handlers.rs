@@ -1,0 +1,298 @@
+//! Handlers of the second-factor routes. Every route that adds or removes a way to log in
+//! re-authenticates first (right after the bearer token, before the rest of the body is read).
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{web, HttpRequest, HttpResponse};
+use auth_domain::{Principal, UserId};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::dto::{
+    qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut, TotpEnrolmentOut,
+};
+use crate::dto::token_body;
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::handlers::lifecycle::Admin;
+use crate::handlers::{client_info, token_response};
+use crate::observability::metrics_of;
+use crate::AuthApi;
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use crate::{
+    mfa::dto::{CodeBody, DisableTotpBody, MfaLoginBody, PasswordBody},
+    openapi::{ErrorBody, TokenPairOut},
+};
+
+type Api = web::Data<AuthApi>;
+
+/// An answer that carries a secret: never stored by a cache.
+fn secret_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+fn record_change(req: &HttpRequest, change: &str) {
+    if let Some(metrics) = metrics_of(req) {
+        metrics.mfa().record_change(change);
+    }
+}
+
+/// The caller's second factors.
+#[utoipa::path(
+    get, path = "/users/me/mfa", tag = "second factors", operation_id = "mfa_status",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Which second factors the caller has", body = MfaStatusOut),
+        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn status(
+    api: Api,
+    principal: web::ReqData<Principal>,
+) -> Result<HttpResponse, ApiError> {
+    let status = api.mfa.status(&principal).await?;
+    Ok(HttpResponse::Ok().json(MfaStatusOut::from(status)))
+}
+
+/// Starts a TOTP enrolment (re-authentication: the current password). TOTP is pending
+/// until confirmed with a code; enrolling again replaces a pending secret.
+#[utoipa::path(
+    post, path = "/users/me/mfa/totp", tag = "second factors", operation_id = "enrol_totp",
+    security(("bearer" = [])),
+    request_body = PasswordBody,
+    responses(
+        (status = 200, description = "The new secret, its `otpauth://` URI and QR code; `Cache-Control: no-store`", body = TotpEnrolmentOut),
+        (status = 400, description = "`malformed_body`", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`: password missing or wrong", body = ErrorBody),
+        (status = 409, description = "`mfa_already_enabled`: TOTP is on already", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong passwords", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn enrol_totp(
+    api: Api,
+    req: HttpRequest,
+    principal: web::ReqData<Principal>,
+    body: ReauthBody,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req);
+    let proof = api
+        .mfa
+        .reauthenticate(&principal, body.password(), &client)
+        .await?;
+    let enrolment = api.mfa.enrol_totp(&principal, &proof).await?;
+    let body = TotpEnrolmentOut {
+        secret: enrolment.secret.base32(),
+        qr_svg: qr_svg(&enrolment.otpauth_uri)?,
+        otpauth_uri: enrolment.otpauth_uri,
+    };
+    Ok(secret_response(actix_web::http::StatusCode::OK, &body))
+}
+
+/// Confirms the pending TOTP secret with a current code of it: TOTP is on, every other
+/// session of the caller ends, and the answer holds ten recovery codes (shown this once).
+#[utoipa::path(
+    post, path = "/users/me/mfa/totp/confirm", tag = "second factors", operation_id = "confirm_totp",
+    security(("bearer" = [])),
+    request_body = CodeBody,
+    responses(
+        (status = 200, description = "TOTP is on; ten recovery codes; `Cache-Control: no-store`", body = RecoveryCodesOut),
+        (status = 400, description = "`malformed_body`", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
+        (status = 409, description = "`mfa_already_enabled` | `mfa_not_enabled` (no enrolment pending) | `conflict` (a concurrent re-enrolment)", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`invalid_mfa_code` | `validation_failed` (code missing or not a string)", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn confirm_totp(
+    api: Api,
+    req: HttpRequest,
+    principal: web::ReqData<Principal>,
+    JsonBody(body): JsonBody<serde_json::Map<String, serde_json::Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let code = required_string(&body, "code")?;
+    let codes = api
+        .mfa
+        .confirm_totp(&principal, &code, &client_info(&req))
+        .await?;
+    record_change(&req, "totp_enabled");
+    Ok(secret_response(
+        actix_web::http::StatusCode::OK,
+        &RecoveryCodesOut::new(&codes),
+    ))
+}
+
+/// Turns TOTP off (re-authentication, and a current TOTP or recovery code). The recovery
+/// codes go with it unless a passkey remains.
+#[utoipa::path(
+    delete, path = "/users/me/mfa/totp", tag = "second factors", operation_id = "disable_totp",
+    security(("bearer" = [])),
+    request_body = DisableTotpBody,
+    responses(
+        (status = 204, description = "TOTP is off"),
+        (status = 400, description = "`malformed_body`", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 409, description = "`mfa_not_enabled`: TOTP is not on", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`invalid_mfa_code` | `validation_failed`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn disable_totp(
+    api: Api,
+    req: HttpRequest,
+    principal: web::ReqData<Principal>,
+    body: ReauthBody,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req);
+    let proof = api
+        .mfa
+        .reauthenticate(&principal, body.password(), &client)
+        .await?;
+    let code = required_string(&body.0, "code")?;
+    api.mfa
+        .disable_totp(&principal, &proof, &code, &client)
+        .await?;
+    record_change(&req, "totp_disabled");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new set of ten recovery codes (re-authentication); the old set dies.
+#[utoipa::path(
+    post, path = "/users/me/mfa/recovery-codes", tag = "second factors", operation_id = "regenerate_recovery_codes",
+    security(("bearer" = [])),
+    request_body = PasswordBody,
+    responses(
+        (status = 200, description = "Ten new recovery codes; `Cache-Control: no-store`", body = RecoveryCodesOut),
+        (status = 400, description = "`malformed_body`", body = ErrorBody),
+        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
+        (status = 409, description = "`mfa_not_enabled`: the account has no second factor", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn regenerate_codes(
+    api: Api,
+    req: HttpRequest,
+    principal: web::ReqData<Principal>,
+    body: ReauthBody,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req);
+    let proof = api
+        .mfa
+        .reauthenticate(&principal, body.password(), &client)
+        .await?;
+    let codes = api
+        .mfa
+        .regenerate_codes(&principal, &proof, &client)
+        .await?;
+    record_change(&req, "recovery_codes_renewed");
+    Ok(secret_response(
+        actix_web::http::StatusCode::OK,
+        &RecoveryCodesOut::new(&codes),
+    ))
+}
+
+/// Finishes a login that asked for a second factor: the token pair, as `/login` gives.
+#[utoipa::path(
+    post, path = "/login/mfa", tag = "tokens", operation_id = "login_mfa",
+    request_body = MfaLoginBody,
+    responses(
+        (status = 200, description = "A token pair, as `/login`; `Cache-Control: no-store`", body = TokenPairOut),
+        (status = 400, description = "`malformed_body`", body = ErrorBody),
+        (status = 401, description = "`invalid_mfa_code` (a wrong code: one failure on the login throttle and on the token, dead after 5) | `invalid_token` (unknown, spent, expired or dead mfa_token); both with `WWW-Authenticate: Bearer`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: mfa_token or code missing or not strings, or both code and credential", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: the login is throttled; the code was not checked", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn login_mfa(
+    api: Api,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<serde_json::Map<String, serde_json::Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let login = MfaLogin::read(&body)?;
+    let outcome = api
+        .mfa
+        .complete_login(&login.mfa_token, &login.code, &client_info(&req))
+        .await
+        .inspect_err(|error| {
+            log::info!("second-factor login refused: {error}");
+            if let Some(metrics) = metrics_of(&req) {
+                let outcome = match error {
+                    auth_domain::mfa::MfaLoginError::InvalidCode => "wrong_code",
+                    auth_domain::mfa::MfaLoginError::InvalidToken => "invalid_token",
+                    auth_domain::mfa::MfaLoginError::TooManyAttempts { .. } => "throttled",
+                    auth_domain::mfa::MfaLoginError::Fault(_) => return,
+                };
+                metrics.mfa().record_login(outcome);
+            }
+        })?;
+    if let Some(metrics) = metrics_of(&req) {
+        metrics.mfa().record_login("succeeded");
+        metrics.record_login_success();
+    }
+    log::info!(
+        "login with a second factor: user {} session {}",
+        outcome.user_id,
+        outcome.session_id
+    );
+    let settings = &api.settings;
+    Ok(token_response(token_body(
+        &outcome.tokens,
+        &settings.access_token_name,
+        &settings.refresh_token_name,
+    )))
+}
+
+/// Removes every second factor of a user (TOTP, recovery codes, passkeys) and ends their
+/// sessions: for a user who lost them all.
+#[utoipa::path(
+    delete, path = "/users/{id}/mfa", tag = "administration", operation_id = "reset_user_mfa",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The user's id")),
+    responses(
+        (status = 204, description = "The user's second factors are gone and their sessions ended"),
+        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an administrator) | `mfa_required` (`REQUIRE_MFA_FOR_ADMINS` and a login without a second factor)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+    )
+)]
+pub async fn reset_user_mfa(
+    api: Api,
+    req: HttpRequest,
+    Admin(admin): Admin,
+) -> Result<HttpResponse, ApiError> {
+    let id = req
+        .match_info()
+        .get("id")
+        .and_then(|raw| Uuid::parse_str(raw).ok())
+        .map(UserId)
+        .ok_or_else(|| ApiError::no_such("user"))?;
+    api.mfa.reset(&admin, id, &client_info(&req)).await?;
+    record_change(&req, "reset");
+    log::info!("second factors of user {id} reset by {}", admin.user.id);
+    Ok(HttpResponse::NoContent().finish())
+}
