@@ -452,7 +452,7 @@ impl Database {
 /// not fatal: the rows stay as they were, and the next start tries again.
 fn normalise_emails(url: &DatabaseUrl) {
     let outcome = url
-        .establish()
+        .establish(false)
         .map_err(|e| one_line(e.to_string()))
         .and_then(|mut conn| {
             email_identity::normalise_stored_emails(&mut conn).map_err(|e| one_line(e.to_string()))
