@@ -20,6 +20,7 @@ SMALL=${SCALE_SMALL:-1000}
 PG_ADMIN=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
 SECRET="bench-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+DATA_KEY="$(head -c 32 /dev/urandom | base64)"
 PASSWORD="scalepassword1"
 ADMIN_EMAIL="root@scale.example"
 ADMIN_PASSWORD="scale admin password 1"
@@ -54,7 +55,7 @@ LINES="$WORK/lines.txt"
 emit() { echo "$*" | tee -a "$LINES"; }
 
 start_server() { # start_server URL LOG
-  env DATABASE_URL="$1" JWT_SECRET="$SECRET" BCRYPT_COST=$COST HOST=127.0.0.1 PORT=0 \
+  env DATABASE_URL="$1" JWT_SECRET="$SECRET" DATA_ENCRYPTION_KEY="$DATA_KEY" BCRYPT_COST=$COST HOST=127.0.0.1 PORT=0 \
     LOGIN_MAX_FAILURES=1000 PRUNE_INTERVAL=0 RUST_LOG=warn "$BIN" serve >"$2.out" 2>"$2.err" &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
@@ -122,8 +123,8 @@ measure() { # measure SIZE USERS
   DBS+=("$db")
   psql "$PG_ADMIN" -qc "CREATE DATABASE $db" >/dev/null
   url="${PG_ADMIN%/*}/$db"
-  env DATABASE_URL="$url" JWT_SECRET="$SECRET" RUST_LOG=warn "$BIN" migrate >/dev/null
-  env DATABASE_URL="$url" JWT_SECRET="$SECRET" BCRYPT_COST=$COST RUST_LOG=warn \
+  env DATABASE_URL="$url" JWT_SECRET="$SECRET" DATA_ENCRYPTION_KEY="$DATA_KEY" RUST_LOG=warn "$BIN" migrate >/dev/null
+  env DATABASE_URL="$url" JWT_SECRET="$SECRET" DATA_ENCRYPTION_KEY="$DATA_KEY" BCRYPT_COST=$COST RUST_LOG=warn \
     AUTH_SUPERUSER_PASSWORD="$ADMIN_PASSWORD" "$BIN" create-superuser --email "$ADMIN_EMAIL" >/dev/null
   start_server "$url" "$WORK/$size-seed"
   curl -s -o /dev/null -X POST "$BASE/create" -H 'Content-Type: application/json' \
@@ -180,7 +181,7 @@ measure() { # measure SIZE USERS
   # prune (another process) of the expired sessions, GET / measured while it runs.
   local before_prune prune_pid p0 p1 during
   p0=$(date +%s.%N)
-  env DATABASE_URL="$url" JWT_SECRET="$SECRET" RUST_LOG=warn "$BIN" prune >"$WORK/$size-prune.out" 2>&1 &
+  env DATABASE_URL="$url" JWT_SECRET="$SECRET" DATA_ENCRYPTION_KEY="$DATA_KEY" RUST_LOG=warn "$BIN" prune >"$WORK/$size-prune.out" 2>&1 &
   prune_pid=$!
   during=$(wrk_run "$size-home-prune" 16 home.lua / "$WORK/$size-access.txt")
   wait "$prune_pid"

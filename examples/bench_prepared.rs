@@ -160,6 +160,10 @@ async fn main() -> Result<(), String> {
                 "JWT_SECRET",
                 "bench-prepared-secret-0123456789abcdef".to_owned(),
             ),
+            (
+                "DATA_ENCRYPTION_KEY",
+                "YmVuY2gtcHJlcGFyZWQtZGF0YS1rZXktMDEyMzQ1Njc=".to_owned(),
+            ),
             ("BCRYPT_COST", "4".to_owned()),
             ("LOGIN_MAX_FAILURES", "1000".to_owned()),
             ("LOGIN_ADDRESS_MAX_FAILURES", "10000".to_owned()),

@@ -27,6 +27,8 @@ use instance::Instance;
 use load::{pair_of, Answer, Load, Pair, PASSWORD};
 
 const SECRET: &str = "topology-test-secret-0123456789abcdef";
+/// 32 bytes, base64: the key of TOTP secrets, which PostgreSQL deployments must set.
+const DATA_KEY: &str = "dG9wb2xvZ3ktdGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg=";
 const ROOT_EMAIL: &str = "root@example.com";
 /// What the contract promises: a revocation is honoured by every instance within this.
 const WITHIN: Duration = Duration::from_secs(1);
@@ -64,6 +66,7 @@ fn server_env(cluster: &Cluster, listen_url: String) -> Vec<(&'static str, Strin
         ("DATABASE_TIMEOUT", "2s".into()),
         ("DATABASE_POOL_SIZE", "8".into()),
         ("JWT_SECRET", SECRET.into()),
+        ("DATA_ENCRYPTION_KEY", DATA_KEY.into()),
         ("BCRYPT_COST", "4".into()),
         // The final checks try to log in every deactivated user from this one address.
         ("LOGIN_MAX_FAILURES", "1000".into()),
@@ -378,6 +381,7 @@ fn create_superuser(cluster: &Cluster) -> Outcome<()> {
         .env_clear()
         .env("DATABASE_URL", cluster.bouncer_url())
         .env("JWT_SECRET", SECRET)
+        .env("DATA_ENCRYPTION_KEY", DATA_KEY)
         .env("BCRYPT_COST", "4")
         .env("AUTH_SUPERUSER_PASSWORD", PASSWORD)
         .current_dir(&cluster.dir)
