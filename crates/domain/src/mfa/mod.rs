@@ -16,7 +16,7 @@ pub(crate) mod throttling;
 pub mod totp;
 
 #[cfg(test)]
-mod tests;
+mod service_tests;
 
 use std::sync::Arc;
 
