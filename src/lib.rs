@@ -24,16 +24,18 @@ use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
 use auth_domain::service::RegisterError;
-use auth_domain::throttle::{AddressBudget, LoginThrottle, Throttle};
+use auth_domain::throttle::{AddressBudget, Throttle};
+use auth_domain::ports::LoginThrottle;
 use auth_domain::user::AccountKind;
 use auth_domain::{
     AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
 };
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
-use auth_domain::mail::{MailOutbox, Mailer};
+use auth_domain::ports::{MailOutbox, Mailer};
 use auth_domain::mail_budget::MailBudget;
-use auth_domain::recovery::{OneTimeTokenRepository, RecoveryPorts, RecoveryService};
+use auth_domain::ports::OneTimeTokenRepository;
+use auth_domain::recovery::{RecoveryPorts, RecoveryService};
 use auth_infra::mail::{
     parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, MailSetupError, SmtpMailer,
     WakingOutbox,

@@ -3,21 +3,18 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use uuid::Uuid;
-
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
+use crate::issuer::{TokenIssuer, TokenPolicy};
 use crate::policy::{PasswordPolicy, PolicyContext};
 use crate::ports::{
     AuditLog, Clock, PasswordHasher, SessionRepository, TokenService, UpdateProfileError,
     UserRepository,
 };
-use crate::service::{AuthService, TokenPolicy};
 use crate::session::{ClientInfo, Principal, Session, SessionId};
 use crate::token::TokenPair;
-use crate::user::User;
-use crate::values::{Password, PersonName, Username, ValueError};
+use crate::user::{ProfileChange, User};
+use crate::values::{Password, ValueError};
 
 /// The password policy for a password a user chooses (registration aside): the one place a
 /// stricter policy (a list of common passwords, "not your email or name"…) plugs in. The
@@ -26,34 +23,6 @@ pub fn validate_new_password(raw: &str, user: &User) -> Result<Password, ValueEr
     let password = Password::parse(raw)?;
     PasswordPolicy::check(&password, &PolicyContext::of(user))?;
     Ok(password)
-}
-
-/// A partial update of a profile: `None` leaves a field as it is, `Some(None)` clears it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ProfileChange {
-    pub username: Option<Option<Username>>,
-    pub first_name: Option<Option<PersonName>>,
-    pub last_name: Option<Option<PersonName>>,
-    pub date_of_birth: Option<Option<NaiveDate>>,
-}
-
-impl ProfileChange {
-    pub fn is_empty(&self) -> bool {
-        self.fields().is_empty()
-    }
-
-    /// The names of the fields it sets or clears.
-    pub fn fields(&self) -> Vec<&'static str> {
-        [
-            ("username", self.username.is_some()),
-            ("first_name", self.first_name.is_some()),
-            ("last_name", self.last_name.is_some()),
-            ("date_of_birth", self.date_of_birth.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
-        .collect()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,8 +87,7 @@ pub struct AccountService {
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditLog>,
     /// Issues token pairs exactly as login does.
-    issuer: AuthService,
-    policy: TokenPolicy,
+    issuer: TokenIssuer,
 }
 
 impl AccountService {
@@ -132,22 +100,13 @@ impl AccountService {
         audit: Arc<dyn AuditLog>,
         policy: TokenPolicy,
     ) -> Self {
-        let issuer = AuthService::new(
-            users.clone(),
-            sessions.clone(),
-            tokens,
-            hasher.clone(),
-            clock.clone(),
-            policy,
-        );
         Self {
             users,
             sessions,
             hasher,
             clock,
             audit,
-            issuer,
-            policy,
+            issuer: TokenIssuer::new(tokens, policy),
         }
     }
 
@@ -205,19 +164,11 @@ impl AccountService {
         let hash = self.hasher.hash(&new_password).await?;
 
         let now = self.clock.now();
-        let session = Session {
-            id: SessionId::new(),
-            user_id: user.id,
-            refresh_jti: Uuid::new_v4(),
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + self.policy.session_max_ttl,
-            revoked_at: None,
-            client: client.clone(),
-            // The caller's factors were proven for the session this change comes from, and
-            // the current password again now: the new session keeps what the old one had.
-            amr: principal.amr.clone(),
-        };
+        // The caller's factors were proven for the session this change comes from, and the
+        // current password again now: the new session keeps what the old one had.
+        let session = self
+            .issuer
+            .session(user.id, client.clone(), principal.amr.clone(), now);
         let ended = self
             .users
             .change_password(

@@ -8,7 +8,7 @@ use crate::listing::SearchPrefix;
 pub use crate::listing::{Listing, Page};
 use crate::ports::{AdministerError, AuditLog, Clock, UserRepository};
 use crate::session::ClientInfo;
-use crate::user::{Role, User, UserId};
+use crate::user::{PrivilegeChange, Role, User, UserId};
 
 /// Whether `user` may use the administration routes: an active user whose role is `admin`
 /// or who is a superuser. Staff status alone is not enough.
@@ -17,42 +17,6 @@ use crate::user::{Role, User, UserId};
 /// [`UserRepository::update_privileges`]).
 pub fn can_administer(user: &User) -> bool {
     user.is_active && (user.role == Role::Admin || user.is_superuser)
-}
-
-/// A partial change of a user's privileges: `None` leaves a field as it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PrivilegeChange {
-    pub role: Option<Role>,
-    pub is_active: Option<bool>,
-    pub is_verified: Option<bool>,
-    pub is_staff: Option<bool>,
-}
-
-impl PrivilegeChange {
-    pub fn is_empty(&self) -> bool {
-        self.fields().is_empty()
-    }
-
-    /// Whether applying it can leave fewer administrators: it sets a role other than
-    /// `admin` or deactivates. Decided from the change alone, never from a (possibly stale)
-    /// read of the user, so the guard is never skipped when it is needed.
-    pub fn may_remove_an_administrator(&self) -> bool {
-        self.role.is_some_and(|role| role != Role::Admin) || self.is_active == Some(false)
-    }
-
-    /// The fields it sets, with their new values, for the audit trail.
-    pub fn fields(&self) -> Vec<(&'static str, String)> {
-        let flag = |value: bool| value.to_string();
-        [
-            ("role", self.role.map(|role| role.as_str().to_owned())),
-            ("is_active", self.is_active.map(flag)),
-            ("is_verified", self.is_verified.map(flag)),
-            ("is_staff", self.is_staff.map(flag)),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| value.map(|value| (name, value)))
-        .collect()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

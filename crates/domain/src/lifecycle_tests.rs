@@ -9,21 +9,23 @@ use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::account::{
-    validate_new_password, AccountService, ChangePasswordError, EndSessionError, ProfileChange,
-    ProfileError,
+    validate_new_password, AccountService, ChangePasswordError, EndSessionError, ProfileError,
 };
-use crate::admin::{can_administer, AdminError, AdminService, Page, PrivilegeChange};
+use crate::admin::{can_administer, AdminError, AdminService, Page};
 use crate::audit::{kind, AuditEvent};
 use crate::error::Fault;
+use crate::issuer::TokenPolicy;
 use crate::listing::{Cursor, SearchPrefix, Start};
 use crate::maintenance::SessionPruner;
 use crate::ports::{
     AdministerError, MockAuditLog, MockClock, MockPasswordHasher, MockSessionRepository,
     MockTokenService, MockUserRepository, UpdateProfileError,
 };
-use crate::service::{AuthService, LoginError, RefreshError, TokenPolicy};
+use crate::service::{AuthService, LoginError, RefreshError};
 use crate::session::{ClientInfo, Principal, Session, SessionId};
 use crate::token::{Claims, TokenKind};
+use crate::user::PrivilegeChange;
+use crate::user::ProfileChange;
 use crate::user::{AccountKind, NewUser, Role, User, UserId};
 use crate::values::{Email, PasswordHash, PersonName, Username};
 

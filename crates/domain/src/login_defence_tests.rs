@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::error::Fault;
+use crate::issuer::TokenPolicy;
+use crate::ports::MockLoginThrottle;
 use crate::ports::MockTokenService;
 use crate::ports::{MockClock, MockPasswordHasher, MockSessionRepository, MockUserRepository};
-use crate::service::{AuthService, LoginError, TokenPolicy};
+use crate::service::{AuthService, LoginError};
 use crate::session::ClientInfo;
 use crate::throttle::{
-    AddressKey, Admission, AdmittedAttempt, AttemptKeys, MockLoginThrottle, Settlement, Throttle,
-    ThrottlePolicy,
+    AddressKey, Admission, AdmittedAttempt, AttemptKeys, Settlement, Throttle, ThrottlePolicy,
 };
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, PasswordHash};

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use crate::error::Fault;
+use crate::one_time::OneTimeTokenKind;
 use crate::ports::Clock;
-use crate::recovery::OneTimeTokenKind;
+use crate::ports::LoginThrottle;
 use crate::session::ClientInfo;
-use crate::throttle::{AddressKey, LoginThrottle, Spend, WindowLimit};
+use crate::throttle::{AddressKey, Spend, WindowLimit};
 use crate::values::Email;
 
 /// `MAIL_MIN_INTERVAL` and `MAIL_MAX_PER_DAY`.
@@ -95,7 +96,7 @@ impl MailBudget {
 mod tests {
     use super::*;
     use crate::ports::MockClock;
-    use crate::throttle::MockLoginThrottle;
+    use crate::ports::MockLoginThrottle;
     use chrono::{DateTime, TimeZone, Utc};
 
     fn now() -> DateTime<Utc> {

@@ -10,191 +10,26 @@
 //! [`RecoveryService::deliver_due`], run by a background worker. So a reset request does the
 //! same work (one outbox write) whether or not an account has the email.
 
-use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::Fault;
-use crate::mail::{MailIntent, MailMessage, MailOutbox, Mailer, QueuedMail};
+use crate::mail::{MailIntent, MailMessage, QueuedMail};
 use crate::mail_budget::MailBudget;
+use crate::one_time::{
+    password_fingerprint, OneTimeSecret, OneTimeToken, OneTimeTokenKind, TokenDigest,
+};
 use crate::policy::{PasswordPolicy, PolicyContext};
-use crate::ports::{Clock, PasswordHasher, UserRepository};
+use crate::ports::{
+    Clock, MailOutbox, Mailer, OneTimeTokenRepository, PasswordHasher, SecretGenerator,
+    UserRepository,
+};
 use crate::session::ClientInfo;
 use crate::throttle::Throttle;
 use crate::user::{User, UserId};
-use crate::values::{Email, Password, PasswordHash, ValueError};
-
-/// What a one-time token is for; each is refused where the other is expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OneTimeTokenKind {
-    VerifyEmail,
-    PasswordReset,
-}
-
-impl OneTimeTokenKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OneTimeTokenKind::VerifyEmail => "verify_email",
-            OneTimeTokenKind::PasswordReset => "password_reset",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "verify_email" => Some(OneTimeTokenKind::VerifyEmail),
-            "password_reset" => Some(OneTimeTokenKind::PasswordReset),
-            _ => None,
-        }
-    }
-}
-
-fn sha256_hex(input: &[u8]) -> String {
-    Sha256::digest(input)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// The secret of a one-time token, as mailed to the user. Its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct OneTimeSecret(String);
-
-impl OneTimeSecret {
-    /// Wraps a secret made by a [`SecretGenerator`] (URL-safe, at least 128 random bits).
-    pub fn new(secret: String) -> Self {
-        Self(secret)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn digest(&self) -> TokenDigest {
-        TokenDigest::of(&self.0)
-    }
-}
-
-impl fmt::Debug for OneTimeSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OneTimeSecret(<redacted>)")
-    }
-}
-
-/// The SHA-256 of a token's secret, in lower-case hex: what the store keeps and looks up.
-/// A plain hash suffices because the secret is high-entropy (no dictionary to try).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct TokenDigest(String);
-
-impl TokenDigest {
-    /// The digest of whatever a client presented.
-    pub fn of(secret: &str) -> Self {
-        Self(sha256_hex(secret.as_bytes()))
-    }
-
-    /// A digest read back from the store.
-    pub fn from_stored(hex: String) -> Self {
-        Self(hex)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for TokenDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A digest is not a secret, but a prefix is all a log reader needs.
-        let prefix: String = self.0.chars().take(8).collect();
-        write!(f, "TokenDigest({prefix}…)")
-    }
-}
-
-/// A fingerprint of a stored password hash (its SHA-256, hex): kept with a reset token so
-/// that any later password change, by whichever route, makes the token useless — without
-/// storing the hash twice.
-pub fn password_fingerprint(hash: &PasswordHash) -> String {
-    sha256_hex(hash.as_str().as_bytes())
-}
-
-/// A one-time token as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OneTimeToken {
-    pub digest: TokenDigest,
-    pub kind: OneTimeTokenKind,
-    pub user_id: UserId,
-    /// The email the token was sent to.
-    pub email: Email,
-    /// Reset tokens: [`password_fingerprint`] of the password hash when it was issued.
-    pub password_fingerprint: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub used_at: Option<DateTime<Utc>>,
-}
-
-impl OneTimeToken {
-    /// Unused, of the expected kind, and not expired at `now`.
-    pub fn is_usable(&self, kind: OneTimeTokenKind, now: DateTime<Utc>) -> bool {
-        self.kind == kind && self.used_at.is_none() && now < self.expires_at
-    }
-}
-
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-pub trait SecretGenerator: Send + Sync {
-    /// A fresh secret: at least 128 bits from a cryptographically secure generator, written
-    /// with URL-safe characters only (`A-Z a-z 0-9 - _`).
-    fn generate(&self) -> OneTimeSecret;
-}
-
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait OneTimeTokenRepository: Send + Sync {
-    /// Stores a new token. Its user exists (a token of a user deleted later goes with them).
-    async fn insert_token(&self, token: &OneTimeToken) -> Result<(), Fault>;
-
-    /// The token with this digest, used and expired ones included; `None` when there is none.
-    async fn find_token(&self, digest: &TokenDigest) -> Result<Option<OneTimeToken>, Fault>;
-
-    /// Removes the token (one that was never delivered). Deleting a missing one is not an
-    /// error.
-    async fn delete_token(&self, digest: &TokenDigest) -> Result<(), Fault>;
-
-    /// Removes every token that expired before `now`, used or not; returns how many.
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, Fault>;
-
-    /// Atomically: marks the token used at `now` and sets the user's `is_verified` — only if
-    /// the token is a [`OneTimeTokenKind::VerifyEmail`] token of `user_id`, unused, with
-    /// `now < expires_at`, and the user with `user_id` still has `email`.
-    ///
-    /// MUST return `true` when it did both, `false` (and write nothing) otherwise; of several
-    /// concurrent calls with one digest, at most one returns `true`.
-    async fn redeem_email_verification(
-        &self,
-        digest: &TokenDigest,
-        user_id: UserId,
-        email: &Email,
-        now: DateTime<Utc>,
-    ) -> Result<bool, Fault>;
-
-    /// Atomically: marks the token used at `now`, replaces the user's password hash
-    /// `expected` by `new_hash`, and revokes (at `now`) every session of the user not revoked
-    /// yet — only if the token is a [`OneTimeTokenKind::PasswordReset`] token of `user_id`,
-    /// unused, with `now < expires_at`, and the user's hash is still `expected`.
-    ///
-    /// MUST return `true` when it did all three, `false` (and write nothing) otherwise; of
-    /// several concurrent calls with one digest, at most one returns `true`.
-    async fn redeem_password_reset(
-        &self,
-        digest: &TokenDigest,
-        user_id: UserId,
-        expected: &PasswordHash,
-        new_hash: &PasswordHash,
-        now: DateTime<Utc>,
-    ) -> Result<bool, Fault>;
-}
+use crate::values::{Email, Password, ValueError};
 
 /// Lifetimes of the tokens, the links' base, and how mail delivery retries.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,12 +9,16 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::error::Fault;
-use crate::mail::{MailError, MailIntent, MailMessage, MockMailOutbox, MockMailer, QueuedMail};
+use crate::mail::{MailError, MailIntent, MailMessage, QueuedMail};
+use crate::one_time::{
+    password_fingerprint, OneTimeSecret, OneTimeToken, OneTimeTokenKind, TokenDigest,
+};
 use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
+use crate::ports::{MockMailOutbox, MockMailer};
+use crate::ports::{MockOneTimeTokenRepository, MockSecretGenerator};
 use crate::recovery::{
-    password_fingerprint, DeliveryOutcome, MockOneTimeTokenRepository, MockSecretGenerator,
-    OneTimeSecret, OneTimeToken, OneTimeTokenKind, RecoveryPolicy, RecoveryPorts, RecoveryService,
-    ResetPasswordError, TokenDigest, VerificationRequest, VerifyEmailError,
+    DeliveryOutcome, RecoveryPolicy, RecoveryPorts, RecoveryService, ResetPasswordError,
+    VerificationRequest, VerifyEmailError,
 };
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, Password, PasswordHash};

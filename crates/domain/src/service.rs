@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::amr::Amr;
 use crate::audit::{self, kind, AuditEvent, NoAuditLog};
 use crate::error::Fault;
+use crate::issuer::{TokenIssuer, TokenPolicy};
 use crate::ports::{
     AuditLog, Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
     UserRepository,
@@ -17,25 +18,6 @@ use crate::throttle::{AttemptKeys, Throttle, ThrottleError};
 use crate::token::{Claims, TokenKind, TokenPair};
 use crate::user::{AccountKind, NewUser, User, UserId};
 use crate::values::{Email, Password};
-
-/// How long tokens and sessions live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenPolicy {
-    pub access_ttl: TimeDelta,
-    pub refresh_ttl: TimeDelta,
-    /// How long after login a session can still be refreshed.
-    pub session_max_ttl: TimeDelta,
-}
-
-impl Default for TokenPolicy {
-    fn default() -> Self {
-        Self {
-            access_ttl: TimeDelta::minutes(15),
-            refresh_ttl: TimeDelta::days(7),
-            session_max_ttl: TimeDelta::days(30),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
@@ -110,9 +92,9 @@ pub struct AuthService {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
     tokens: Arc<dyn TokenService>,
+    issuer: TokenIssuer,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
-    policy: TokenPolicy,
     audit: Arc<dyn AuditLog>,
     pub(crate) throttle: Option<Throttle>,
     /// Where logins of accounts with a second factor wait for it (issue "Two-factor
@@ -132,10 +114,10 @@ impl AuthService {
         Self {
             users,
             sessions,
+            issuer: TokenIssuer::new(tokens.clone(), policy),
             tokens,
             hasher,
             clock,
-            policy,
             audit: Arc::new(NoAuditLog),
             throttle: None,
             second_factor: None,
@@ -180,7 +162,7 @@ impl AuthService {
     }
 
     pub fn policy(&self) -> TokenPolicy {
-        self.policy
+        self.issuer.policy()
     }
 
     /// Creates an account. Self-registration passes [`AccountKind::Regular`].
@@ -266,7 +248,15 @@ impl AuthService {
             if self.hasher.needs_rehash(&user.password_hash) {
                 self.upgrade_password_hash(&user, password).await;
             }
-            let issued = crate::mfa::issue_challenge(self, &user, Amr::password(), &client).await?;
+            let issued = crate::mfa::issue_challenge(
+                self.second_factor.as_ref(),
+                self.clock.as_ref(),
+                self.audit.as_ref(),
+                &user,
+                Amr::password(),
+                &client,
+            )
+            .await?;
             return Err(LoginError::SecondFactorRequired(issued));
         }
         if let Some(attempt) = attempt {
@@ -286,19 +276,9 @@ impl AuthService {
         amr: Amr,
     ) -> Result<LoginOutcome, Fault> {
         let now = self.clock.now();
-        let session = Session {
-            id: SessionId::new(),
-            user_id: user.id,
-            refresh_jti: Uuid::new_v4(),
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + self.policy.session_max_ttl,
-            revoked_at: None,
-            client,
-            amr,
-        };
+        let session = self.issuer.session(user.id, client, amr, now);
         self.sessions.start(&session).await?;
-        let tokens = self.issue_pair(&session, session.refresh_jti, now)?;
+        let tokens = self.issuer.issue_pair(&session, session.refresh_jti, now)?;
         let event = AuditEvent::new(kind::LOGIN_SUCCEEDED, now)
             .user(user.id)
             .session(session.id)
@@ -410,7 +390,7 @@ impl AuthService {
             audit::record(self.audit.as_ref(), event).await;
             return Err(RefreshError::ReuseDetected);
         }
-        Ok(self.issue_pair(&session, next, now)?)
+        Ok(self.issuer.issue_pair(&session, next, now)?)
     }
 
     /// Resolves an access token to the caller, with one read of the store.
@@ -489,35 +469,6 @@ impl AuthService {
             return Err(Refusal::AccountInactive.into());
         }
         Ok((session, user))
-    }
-
-    pub(crate) fn issue_pair(
-        &self,
-        session: &Session,
-        refresh_jti: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<TokenPair, Fault> {
-        let access = Claims {
-            kind: TokenKind::Access,
-            subject: session.user_id,
-            session_id: session.id,
-            token_id: Uuid::new_v4(),
-            issued_at: now,
-            expires_at: (now + self.policy.access_ttl).min(session.expires_at),
-            amr: session.amr.clone(),
-            auth_time: session.created_at,
-        };
-        let refresh = Claims {
-            kind: TokenKind::Refresh,
-            token_id: refresh_jti,
-            expires_at: (now + self.policy.refresh_ttl).min(session.expires_at),
-            ..access.clone()
-        };
-        Ok(TokenPair {
-            access_token: self.tokens.issue(&access)?,
-            refresh_token: self.tokens.issue(&refresh)?,
-            expires_in: (access.expires_at - now).num_seconds(),
-        })
     }
 }
 

@@ -9,13 +9,13 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::error::Fault;
+use crate::issuer::TokenPolicy;
 use crate::ports::{
     InsertUserError, MockClock, MockPasswordHasher, MockSessionRepository, MockTokenService,
     MockUserRepository, TokenError,
 };
 use crate::service::{
     AuthService, AuthenticateError, LoginError, LoginOutcome, RefreshError, Refusal, RegisterError,
-    TokenPolicy,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
 use crate::token::{Claims, TokenKind};

@@ -55,6 +55,27 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session opened by a login of `user_id` at `now`, refreshable until `expires_at`.
+    pub fn open(
+        user_id: UserId,
+        client: ClientInfo,
+        amr: Amr,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: SessionId::new(),
+            user_id,
+            refresh_jti: Uuid::new_v4(),
+            created_at: now,
+            last_used_at: now,
+            expires_at,
+            revoked_at: None,
+            client,
+            amr,
+        }
+    }
+
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && now < self.expires_at
     }

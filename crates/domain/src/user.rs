@@ -142,3 +142,67 @@ impl User {
         }
     }
 }
+
+/// A partial update of a profile: `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProfileChange {
+    pub username: Option<Option<Username>>,
+    pub first_name: Option<Option<PersonName>>,
+    pub last_name: Option<Option<PersonName>>,
+    pub date_of_birth: Option<Option<NaiveDate>>,
+}
+
+impl ProfileChange {
+    pub fn is_empty(&self) -> bool {
+        self.fields().is_empty()
+    }
+
+    /// The names of the fields it sets or clears.
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("username", self.username.is_some()),
+            ("first_name", self.first_name.is_some()),
+            ("last_name", self.last_name.is_some()),
+            ("date_of_birth", self.date_of_birth.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect()
+    }
+}
+
+/// A partial change of a user's privileges: `None` leaves a field as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrivilegeChange {
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    pub is_verified: Option<bool>,
+    pub is_staff: Option<bool>,
+}
+
+impl PrivilegeChange {
+    pub fn is_empty(&self) -> bool {
+        self.fields().is_empty()
+    }
+
+    /// Whether applying it can leave fewer administrators: it sets a role other than
+    /// `admin` or deactivates. Decided from the change alone, never from a (possibly stale)
+    /// read of the user, so the guard is never skipped when it is needed.
+    pub fn may_remove_an_administrator(&self) -> bool {
+        self.role.is_some_and(|role| role != Role::Admin) || self.is_active == Some(false)
+    }
+
+    /// The fields it sets, with their new values, for the audit trail.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let flag = |value: bool| value.to_string();
+        [
+            ("role", self.role.map(|role| role.as_str().to_owned())),
+            ("is_active", self.is_active.map(flag)),
+            ("is_verified", self.is_verified.map(flag)),
+            ("is_staff", self.is_staff.map(flag)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect()
+    }
+}

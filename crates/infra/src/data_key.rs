@@ -3,7 +3,7 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use auth_domain::mfa::ports::{KeyedDigest, SealedSecret, SecretKeeper};
+use auth_domain::ports::mfa::{KeyedDigest, SealedSecret, SecretKeeper};
 use auth_domain::Fault;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

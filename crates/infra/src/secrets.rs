@@ -1,6 +1,7 @@
 //! Random one-time secrets.
 
-use auth_domain::recovery::{OneTimeSecret, SecretGenerator};
+use auth_domain::one_time::OneTimeSecret;
+use auth_domain::ports::SecretGenerator;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use auth_domain::account::ProfileChange;
-use auth_domain::admin::PrivilegeChange;
+use auth_domain::user::ProfileChange;
+use auth_domain::user::PrivilegeChange;
 use auth_domain::audit::{kind, AuditEvent};
 use auth_domain::listing::Start;
 use auth_domain::ports::{
@@ -442,9 +442,8 @@ async fn password_change_from_an_ended_session_writes_nothing(db: TestDatabase) 
 /// Deactivating an account kills its outstanding verification and reset links for good: a
 /// reactivation does not bring them back.
 async fn deactivation_deletes_the_users_one_time_tokens(db: TestDatabase) {
-    use auth_domain::recovery::{
-        OneTimeSecret, OneTimeToken, OneTimeTokenKind, OneTimeTokenRepository,
-    };
+    use auth_domain::one_time::{OneTimeSecret, OneTimeToken, OneTimeTokenKind};
+    use auth_domain::ports::OneTimeTokenRepository;
     let store = connect(&db);
     let ann = stored(&store, "ann@example.com", Role::User).await;
     let bob = stored(&store, "bob@example.com", Role::User).await;

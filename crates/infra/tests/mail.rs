@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use auth_domain::mail::{MailError, MailMessage, Mailer};
+use auth_domain::mail::{MailError, MailMessage};
+
+use auth_domain::ports::Mailer;
 use auth_domain::Email;
 use auth_infra::mail::{parse_sender, FileMailer, MailSetupError, SmtpMailer};
 use auth_infra::smtp_sink::{SinkMode, SmtpSink};

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use auth_domain::throttle::{
-    AddressKey, Admission, AdmittedAttempt, AttemptKeys, CounterKind, LoginThrottle, Settlement,
-    Spend, ThrottlePolicy, WindowLimit,
-};
+use auth_domain::throttle::{AddressKey, Admission, AdmittedAttempt, AttemptKeys, CounterKind, Settlement, Spend, ThrottlePolicy, WindowLimit};
+
+use auth_domain::ports::LoginThrottle;
 use auth_domain::Email;
 use auth_infra::testing::TestDatabase;
 use auth_infra::{Database, DatabaseOptions};

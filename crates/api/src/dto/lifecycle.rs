@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use auth_domain::account::{LiveSession, ProfileChange};
-use auth_domain::admin::PrivilegeChange;
+use auth_domain::account::LiveSession;
+use auth_domain::user::ProfileChange;
+use auth_domain::user::PrivilegeChange;
 use auth_domain::audit::AuditEvent;
 use auth_domain::{PersonName, Role, Username, ValueError};
 use serde::{Deserialize, Serialize};

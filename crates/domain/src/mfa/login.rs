@@ -4,7 +4,7 @@ use crate::audit::{kind, AuditEvent};
 use crate::error::Fault;
 use crate::mail::SecurityNotice;
 use crate::mfa::{throttling, MfaService, MAX_CODE_FAILURES};
-use crate::recovery::TokenDigest;
+use crate::one_time::TokenDigest;
 use crate::service::LoginOutcome;
 use crate::session::ClientInfo;
 

@@ -7,8 +7,9 @@
 //! password only opens an [`MfaChallenge`]. Passkeys arrive with a later issue: they add
 //! [`MfaMethod::Passkey`] to the challenge's methods and count in [`MfaStatus::passkeys`].
 
+mod challenge;
 mod login;
-pub mod ports;
+
 pub mod reauth;
 pub mod recovery_codes;
 mod service;
@@ -18,23 +19,15 @@ pub mod totp;
 #[cfg(test)]
 mod service_tests;
 
-use std::sync::Arc;
-
 use chrono::TimeDelta;
 
-use crate::amr::Amr;
-use crate::audit::{self, kind, AuditEvent};
-use crate::error::Fault;
-use crate::recovery::{OneTimeSecret, SecretGenerator};
-use crate::service::AuthService;
-use crate::session::ClientInfo;
-use crate::user::{User, UserId};
-
-pub use login::MfaLoginError;
-pub use ports::{
+pub use crate::ports::mfa::{
     KeyedDigest, MfaChallenge, MfaChallengeStore, MfaStatus, RecoveryCodeStore, SealedSecret,
     SecondFactors, SecretKeeper, TotpStore,
 };
+pub(crate) use challenge::issue_challenge;
+pub use challenge::{MfaChallengeIssued, SecondFactorLogin};
+pub use login::MfaLoginError;
 pub use reauth::{ReauthError, Reauthenticated};
 pub use recovery_codes::RecoveryCode;
 pub use service::{
@@ -99,61 +92,4 @@ impl Default for MfaPolicy {
             reauth_max_age: TimeDelta::minutes(5),
         }
     }
-}
-
-/// What the password step of a login needs to hand over to the second factor.
-#[derive(Clone)]
-pub struct SecondFactorLogin {
-    pub challenges: Arc<dyn MfaChallengeStore>,
-    pub factors: Arc<dyn SecondFactors>,
-    pub secrets: Arc<dyn SecretGenerator>,
-    pub token_ttl: TimeDelta,
-}
-
-/// The answer to a right first factor of an account with a second factor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MfaChallengeIssued {
-    /// Shown once; only its digest is stored.
-    pub mfa_token: OneTimeSecret,
-    pub methods: Vec<MfaMethod>,
-    /// Seconds the token lives.
-    pub expires_in: i64,
-    pub user_id: UserId,
-}
-
-/// Opens a challenge for `user`, whose first factor `first_factor` was just proven.
-pub(crate) async fn issue_challenge(
-    auth: &AuthService,
-    user: &User,
-    first_factor: Amr,
-    client: &ClientInfo,
-) -> Result<MfaChallengeIssued, Fault> {
-    let Some(login) = &auth.second_factor else {
-        return Err(Fault::internal(
-            "an account with a second factor logged in, but second factors are not configured",
-        ));
-    };
-    let status = login.factors.mfa_status(user.id).await?;
-    let now = auth.clock().now();
-    let secret = login.secrets.generate();
-    let challenge = MfaChallenge {
-        digest: secret.digest(),
-        user_id: user.id,
-        first_factor,
-        created_at: now,
-        expires_at: now + login.token_ttl,
-        failures: 0,
-    };
-    login.challenges.insert_challenge(&challenge).await?;
-    // Neither a success nor a failure yet: recorded as the step it is.
-    let event = AuditEvent::new(kind::LOGIN_MFA_REQUIRED, now)
-        .user(user.id)
-        .client(client);
-    audit::record(auth.audit_log(), event).await;
-    Ok(MfaChallengeIssued {
-        mfa_token: secret,
-        methods: MfaMethod::available(&status),
-        expires_in: login.token_ttl.num_seconds(),
-        user_id: user.id,
-    })
 }

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use crate::admin::can_administer;
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
-use crate::mail::{MailIntent, MailOutbox, SecurityNotice};
-use crate::mfa::ports::{PutPendingError, TotpConfirmation};
+use crate::mail::{MailIntent, SecurityNotice};
 use crate::mfa::recovery_codes::{self, RecoveryCode, CODES_PER_SET, CODE_RANDOM_BYTES};
 use crate::mfa::totp::{self, TotpSecret, SECRET_BYTES};
 use crate::mfa::{
     throttling, KeyedDigest, MfaChallengeStore, MfaPolicy, MfaStatus, Reauthenticated,
     RecoveryCodeStore, SecondFactors, SecretKeeper, TotpStore,
 };
+use crate::ports::mfa::{PutPendingError, TotpConfirmation};
+use crate::ports::MailOutbox;
 use crate::ports::{AuditLog, Clock, UserRepository};
 use crate::service::AuthService;
 use crate::session::{ClientInfo, Principal};

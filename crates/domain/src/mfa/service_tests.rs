@@ -7,25 +7,26 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::amr::Amr;
 use crate::audit::NoAuditLog;
-use crate::mail::MockMailOutbox;
-use crate::mfa::ports::{
-    MfaChallenge, MockMfaChallengeStore, MockRecoveryCodeStore, MockSecondFactors,
-    MockSecretKeeper, MockTotpStore, SealedSecret, TotpRecord,
-};
+use crate::issuer::TokenPolicy;
 use crate::mfa::totp::{code_at_step, step_of, TotpSecret};
 use crate::mfa::{
     ConfirmTotpError, MfaLoginError, MfaPolicy, MfaPorts, MfaService, MfaStatus, ReauthError,
     SecondFactorLogin,
 };
+use crate::one_time::{OneTimeSecret, TokenDigest};
+use crate::ports::mfa::{
+    MfaChallenge, MockMfaChallengeStore, MockRecoveryCodeStore, MockSecondFactors,
+    MockSecretKeeper, MockTotpStore, SealedSecret, TotpRecord,
+};
+use crate::ports::MockLoginThrottle;
+use crate::ports::MockMailOutbox;
+use crate::ports::MockSecretGenerator;
 use crate::ports::{
     MockClock, MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository,
 };
-use crate::recovery::{MockSecretGenerator, OneTimeSecret, TokenDigest};
-use crate::service::{AuthService, LoginError, TokenPolicy};
+use crate::service::{AuthService, LoginError};
 use crate::session::{ClientInfo, Principal, SessionId};
-use crate::throttle::{
-    Admission, AdmittedAttempt, MockLoginThrottle, Settlement, Throttle, ThrottlePolicy,
-};
+use crate::throttle::{Admission, AdmittedAttempt, Settlement, Throttle, ThrottlePolicy};
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, PasswordHash};
 

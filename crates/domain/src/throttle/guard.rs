@@ -10,8 +10,9 @@ use crate::values::Email;
 
 use super::{
     budget_key, retry_after_secs, AddressKey, Admission, AdmittedAttempt, AttemptKeys, CounterKind,
-    InFlight, InFlightPass, LoginThrottle, Settlement, Spend, ThrottlePolicy, WindowLimit,
+    InFlight, InFlightPass, Settlement, Spend, ThrottlePolicy, WindowLimit,
 };
+use crate::ports::LoginThrottle;
 
 /// Why an attempt or a request was not let through.
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +192,7 @@ impl AddressBudget {
 mod tests {
     use super::*;
     use crate::ports::MockClock;
-    use crate::throttle::MockLoginThrottle;
+    use crate::ports::MockLoginThrottle;
     use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
     fn now() -> DateTime<Utc> {

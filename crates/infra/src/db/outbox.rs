@@ -3,7 +3,8 @@
 //! to one worker at a time, and to another one if its worker dies mid-send.
 
 use async_trait::async_trait;
-use auth_domain::mail::{MailIntent, MailOutbox, QueuedMail, SecurityNotice};
+use auth_domain::mail::{MailIntent, QueuedMail, SecurityNotice};
+use auth_domain::ports::MailOutbox;
 use auth_domain::{Email, Fault, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;

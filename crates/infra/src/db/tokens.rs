@@ -2,7 +2,8 @@
 //! tokens, and their redemption in one transaction each.
 
 use async_trait::async_trait;
-use auth_domain::recovery::{OneTimeToken, OneTimeTokenKind, OneTimeTokenRepository, TokenDigest};
+use auth_domain::one_time::{OneTimeToken, OneTimeTokenKind, TokenDigest};
+use auth_domain::ports::OneTimeTokenRepository;
 use auth_domain::{Email, Fault, PasswordHash, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;

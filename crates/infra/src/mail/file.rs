@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use auth_domain::mail::{MailError, MailMessage, Mailer};
+use auth_domain::mail::{MailError, MailMessage};
+use auth_domain::ports::Mailer;
 use chrono::Utc;
 use lettre::message::Mailbox;
 use uuid::Uuid;

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_domain::mail::{MailError, MailMessage, Mailer};
+use auth_domain::mail::{MailError, MailMessage};
+use auth_domain::ports::Mailer;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 

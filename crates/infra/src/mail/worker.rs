@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_domain::mail::{MailIntent, MailOutbox, QueuedMail};
+use auth_domain::mail::{MailIntent, QueuedMail};
+use auth_domain::ports::MailOutbox;
 use auth_domain::recovery::{DeliveryOutcome, DeliveryReport, RecoveryService};
 use auth_domain::Fault;
 use chrono::{DateTime, Utc};

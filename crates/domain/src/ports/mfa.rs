@@ -1,4 +1,4 @@
-//! What the second-factor use cases need from the outside world. As in [`crate::ports`], each
+//! What the second-factor use cases need from the outside world. As in the other ports, each
 //! method's documentation is its contract, checked against every adapter by the adapter suite.
 
 use std::fmt;
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::amr::Amr;
 use crate::error::Fault;
-use crate::recovery::TokenDigest;
+use crate::one_time::TokenDigest;
 use crate::session::SessionId;
 use crate::user::UserId;
 
