@@ -11,7 +11,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use auth_api::observability::{self, Metrics, PoolState, SessionCacheState};
+use auth_api::ops::{self, Metrics, PoolState, SessionCacheState};
 use auth_api::AuthApi;
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
@@ -20,21 +20,21 @@ use auth_domain::mfa::{
     MfaChallengeStore, MfaPorts, MfaService, RecoveryCodeStore, SecondFactorLogin, SecondFactors,
     SecretKeeper, TotpStore,
 };
+use auth_domain::ports::LoginThrottle;
 use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
 use auth_domain::service::RegisterError;
 use auth_domain::throttle::{AddressBudget, Throttle};
-use auth_domain::ports::LoginThrottle;
 use auth_domain::user::AccountKind;
 use auth_domain::{
     AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
 };
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
-use auth_domain::ports::{MailOutbox, Mailer};
 use auth_domain::mail_budget::MailBudget;
 use auth_domain::ports::OneTimeTokenRepository;
+use auth_domain::ports::{MailOutbox, Mailer};
 use auth_domain::recovery::{RecoveryPorts, RecoveryService};
 use auth_infra::mail::{
     parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, MailSetupError, SmtpMailer,
@@ -329,7 +329,7 @@ impl Application {
             };
             App::new()
                 .app_data(metrics.clone())
-                .wrap(from_fn(observability::observe))
+                .wrap(from_fn(ops::observe))
                 .wrap(auth_api::access_log::middleware())
                 .service(auth_api::scope("", web::Data::new(api)))
         })

@@ -15,16 +15,16 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use auth_api::{middleware::require_auth, ApiSettings, AuthApi};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
-use auth_domain::ports::MailOutbox;
 use auth_domain::mfa::{
     MfaChallengeStore, MfaPolicy, MfaPorts, MfaService, RecoveryCodeStore, SecondFactorLogin,
     SecondFactors, TotpStore,
 };
+use auth_domain::ports::MailOutbox;
+use auth_domain::ports::OneTimeTokenRepository;
 use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
 use auth_domain::recovery::{RecoveryPolicy, RecoveryPorts, RecoveryService};
-use auth_domain::ports::OneTimeTokenRepository;
 use auth_domain::{AuthService, Principal, TokenPolicy};
 use auth_infra::db::DatabaseUrl;
 use auth_infra::mail::{

@@ -5,9 +5,9 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use auth_domain::service::{AuthenticateError, LoginError, RefreshError, RegisterError};
 use auth_domain::Fault;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One invalid field of a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -35,14 +35,6 @@ pub struct ApiError {
     challenge: Option<&'static str>,
     /// `Retry-After`, in whole seconds.
     retry_after: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    detail: &'a str,
-    code: &'a str,
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
 }
 
 /// `WWW-Authenticate` values (RFC 7235, RFC 6750 §3).
@@ -249,10 +241,10 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
-        response.json(Body {
-            detail: &self.detail,
-            code: self.code,
-            errors: &self.errors,
+        response.json(ErrorBody {
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: (!self.errors.is_empty()).then(|| self.errors.clone()),
         })
     }
 }
@@ -263,67 +255,38 @@ impl From<Fault> for ApiError {
     }
 }
 
-impl From<RegisterError> for ApiError {
-    fn from(error: RegisterError) -> Self {
-        match error {
-            RegisterError::EmailTaken => Self::new(
-                StatusCode::CONFLICT,
-                "email_taken",
-                "An account with this email already exists",
-            ),
-            RegisterError::UsernameTaken => Self::new(
-                StatusCode::CONFLICT,
-                "username_taken",
-                "This username is already taken",
-            ),
-            RegisterError::Fault(fault) => fault.into(),
-        }
-    }
-}
-
-impl From<LoginError> for ApiError {
-    fn from(error: LoginError) -> Self {
-        match error {
-            LoginError::InvalidCredentials => Self::invalid_credentials(),
-            LoginError::TooManyAttempts { retry_after_secs } => {
-                Self::too_many_attempts(retry_after_secs)
-            }
-            LoginError::SecondFactorRequired(_) => {
-                // Answered by the handler as the `mfa_required` 200; never an error response.
-                Self::from_fault(&Fault::internal("second-factor step answered as an error"))
-            }
-            LoginError::Fault(fault) => fault.into(),
-        }
-    }
-}
-
-impl From<RefreshError> for ApiError {
-    fn from(error: RefreshError) -> Self {
-        match error {
-            RefreshError::Refused(refusal) => {
-                log::info!("refresh refused: {refusal}");
-                Self::invalid_token(false)
-            }
-            RefreshError::ReuseDetected => {
-                log::warn!("refresh token reuse detected: session revoked");
-                Self::invalid_token(false)
-            }
-            RefreshError::Fault(fault) => fault.into(),
-        }
-    }
-}
-
 impl ApiError {
-    /// An access-token failure; the token came in the configured auth header.
-    pub fn from_authenticate(error: AuthenticateError) -> Self {
-        match error {
-            AuthenticateError::Refused(refusal) => {
-                log::debug!("access token refused: {refusal}");
-                Self::invalid_token(true)
-            }
-            AuthenticateError::Fault(fault) => fault.into(),
-        }
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Administrator rights are required",
+        )
+    }
+
+    /// A resource that does not exist — or that the caller may not know exists.
+    pub fn no_such(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No such {what}"),
+        )
     }
 }
 
-mod lifecycle;
+/// Every error response: `detail` for people, `code` for programs.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for people; never a cause, a secret or an echo of a token.
+    pub detail: String,
+    /// Stable snake_case code: `malformed_body`, `validation_failed`, `payload_too_large`,
+    /// `not_found`, `method_not_allowed`, `not_authenticated`, `invalid_token`,
+    /// `invalid_credentials`, `email_taken`, `username_taken`, `forbidden`, `last_admin`,
+    /// `too_many_attempts`, `service_unavailable`, `internal_error`; with second factors
+    /// `reauthentication_required`, `mfa_required`, `mfa_already_enabled`, `mfa_not_enabled`,
+    /// `invalid_mfa_code`, `conflict`.
+    pub code: String,
+    /// Present on `validation_failed` only: every invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}

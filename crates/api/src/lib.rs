@@ -9,21 +9,29 @@
 //!     .service(auth_api::scope("/auth", web::Data::new(auth_api)))
 //! ```
 
+// Cross-cutting: errors, request extraction and validation, the auth middleware, hardening.
 pub mod access_log;
 pub mod client_addr;
-pub mod dto;
 pub mod error;
 pub mod extract;
-pub mod handlers;
 pub mod hardening;
 pub mod listing;
-pub mod mfa;
 pub mod middleware;
-pub mod observability;
-pub mod openapi;
-pub mod recovery;
 pub mod refused_body;
-pub mod well_known;
+mod validation;
+
+// The resources, one module each: its routes, handlers, bodies, error mapping and OpenAPI part.
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod keys;
+pub mod mfa;
+pub mod ops;
+pub mod recovery;
+pub mod sessions;
+
+// The document of all of them.
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -40,6 +48,9 @@ use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
 
 pub use error::{ApiError, FieldError};
+
+/// The handlers' view of [`AuthApi`].
+pub(crate) type Api = web::Data<AuthApi>;
 
 /// What the HTTP layer can be told.
 #[derive(Debug, Clone)]
@@ -110,7 +121,7 @@ pub struct AuthApi {
 /// Account recovery ([`recovery`]): `POST /verify-email/request` (protected),
 /// `POST /verify-email`, `POST /password-reset/request`, `POST /password-reset/confirm`.
 /// Key publication: `GET /.well-known/jwks.json`. Operations: `GET /metrics` (when
-/// [`observability::Metrics`] are registered), `GET /openapi.json`, `GET /docs`.
+/// [`ops::Metrics`] are registered), `GET /openapi.json`, `GET /docs`.
 /// Unknown paths under the prefix answer 404 and wrong methods 405, in JSON.
 /// Every response carries `X-Content-Type-Options: nosniff`; CORS applies when origins are
 /// configured.
@@ -126,70 +137,25 @@ pub fn scope(
         InitError = (),
     >,
 > {
-    use handlers as h;
-    use handlers::lifecycle as l;
-    let protected = || from_fn(middleware::require_auth);
     let cors = hardening::cors(
         &api.settings.cors_allowed_origins,
         &api.settings.auth_header,
     );
     // One resource per path, so a known path with the wrong method is a 405 (with `Allow`),
-    // not a 404; the auth middleware wraps the protected handlers only.
+    // not a 404; the auth middleware wraps the protected handlers only. `/users/me…` comes
+    // before `/users/{id}…`.
     web::scope(prefix)
         .app_data(api)
-        .service(web::resource("/create").post(h::register))
-        .service(web::resource("/login").post(h::login))
-        .service(web::resource("/refresh-access").post(h::refresh))
-        .service(web::resource("/health").get(h::health))
-        .service(web::resource("/ready").get(h::ready))
-        .service(web::resource("/").route(web::get().to(h::home).wrap(protected())))
-        .service(
-            web::resource("/users/me")
-                .route(web::get().to(h::me).wrap(protected()))
-                .route(web::patch().to(l::update_me).wrap(protected())),
-        )
-        .service(web::resource("/logout").route(web::post().to(h::logout).wrap(protected())))
-        .service(
-            web::resource("/users/me/password")
-                .route(web::post().to(l::change_password).wrap(protected())),
-        )
-        .service(
-            web::resource("/sessions").route(web::get().to(l::list_sessions).wrap(protected())),
-        )
-        .service(
-            web::resource("/sessions/{id}")
-                .route(web::delete().to(l::end_session).wrap(protected())),
-        )
-        .service(
-            web::resource("/logout-all").route(web::post().to(l::logout_all).wrap(protected())),
-        )
-        .service(web::resource("/users").route(web::get().to(l::list_users).wrap(protected())))
-        .service(
-            web::resource("/users/{id}")
-                .route(web::get().to(l::get_user).wrap(protected()))
-                .route(web::patch().to(l::update_user).wrap(protected()))
-                .route(web::delete().to(l::delete_user).wrap(protected())),
-        )
-        .service(
-            web::resource("/users/{id}/audit")
-                .route(web::get().to(l::user_audit).wrap(protected())),
-        )
-        .service(
-            web::resource("/verify-email/request").route(
-                web::post()
-                    .to(recovery::request_email_verification)
-                    .wrap(protected()),
-            ),
-        )
-        .service(web::resource("/verify-email").post(recovery::verify_email))
-        .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
-        .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
+        .configure(auth::routes)
+        .configure(account::routes)
+        .configure(sessions::routes)
+        .configure(admin::routes)
+        .configure(recovery::routes)
         .configure(mfa::routes)
-        .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
-        .service(web::resource("/metrics").get(observability::metrics))
-        .service(web::resource("/openapi.json").get(openapi::openapi_json))
-        .service(web::resource("/docs").get(openapi::docs))
-        .default_service(web::to(h::not_found))
+        .configure(keys::routes)
+        .configure(ops::routes)
+        .configure(openapi::routes)
+        .default_service(web::to(ops::not_found))
         // Inside out: CORS (off unless configured), JSON bodies for every error response
         // (CORS's own refusals included), nosniff on everything.
         .wrap(cors)

@@ -7,18 +7,16 @@
 //! restarted walk. Forging one gains nothing: it only positions a listing the caller may read
 //! anyway.
 
-use auth_domain::audit::AuditEvent;
 use auth_domain::listing::{Cursor, Listing, Page, SearchPrefix};
-use auth_domain::{User, ValueError};
+use auth_domain::ValueError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::DateTime;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::dto::lifecycle::AuditEventOut;
-use crate::dto::{Fields, UserOut};
 use crate::error::{ApiError, FieldError};
+use crate::validation::Fields;
 
 /// Which listing a cursor walks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +125,8 @@ pub fn listing_query(
 }
 
 /// `{"items": [...], "total": n, "limit": l, "offset": o, "next": cursor or null}`: the shape
-/// of the paged listings (documented as [`crate::openapi::UserPage`] and
-/// [`crate::openapi::AuditPage`]).
+/// of the paged listings (documented as `UserPage` and
+/// `AuditPage`).
 #[derive(Debug, Serialize)]
 pub struct PageOut<T> {
     pub items: Vec<T>,
@@ -139,7 +137,7 @@ pub struct PageOut<T> {
 }
 
 impl<T> PageOut<T> {
-    fn new<S>(listing: &Listing<S>, listed: Listed, item: impl Fn(&S) -> T) -> Self {
+    pub(crate) fn new<S>(listing: &Listing<S>, listed: Listed, item: impl Fn(&S) -> T) -> Self {
         Self {
             items: listing.items.iter().map(item).collect(),
             total: listing.total,
@@ -150,20 +148,6 @@ impl<T> PageOut<T> {
                 .as_ref()
                 .map(|cursor| encode_cursor(listed, cursor)),
         }
-    }
-}
-
-impl PageOut<UserOut> {
-    pub fn users(listing: &Listing<User>) -> Self {
-        Self::new(listing, Listed::Users, |user: &User| UserOut::from(user))
-    }
-}
-
-impl PageOut<AuditEventOut> {
-    pub fn audit(listing: &Listing<AuditEvent>) -> Self {
-        Self::new(listing, Listed::Audit, |event: &AuditEvent| {
-            AuditEventOut::from(event)
-        })
     }
 }
 

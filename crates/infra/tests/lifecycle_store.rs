@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use auth_domain::user::ProfileChange;
-use auth_domain::user::PrivilegeChange;
 use auth_domain::audit::{kind, AuditEvent};
 use auth_domain::listing::Start;
 use auth_domain::ports::{
@@ -14,6 +12,8 @@ use auth_domain::ports::{
 };
 use auth_domain::session::ClientInfo;
 use auth_domain::user::AccountKind;
+use auth_domain::user::PrivilegeChange;
+use auth_domain::user::ProfileChange;
 use auth_domain::{
     Email, NewUser, PasswordHash, PersonName, Role, Session, SessionId, User, UserId, Username,
 };

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use auth_domain::one_time::TokenDigest;
 use auth_domain::ports::mfa::{
     KeyedDigest, MfaChallenge, MfaChallengeStore, PutPendingError, RecoveryCodeStore, SealedSecret,
     SecondFactors, TotpConfirmation, TotpStore,
 };
 use auth_domain::ports::{SessionRepository, UserRepository};
-use auth_domain::one_time::TokenDigest;
 use auth_domain::{
     AccountKind, Amr, ClientInfo, Email, NewUser, PasswordHash, Session, SessionId, User,
 };

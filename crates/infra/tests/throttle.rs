@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use auth_domain::throttle::{AddressKey, Admission, AdmittedAttempt, AttemptKeys, CounterKind, Settlement, Spend, ThrottlePolicy, WindowLimit};
+use auth_domain::throttle::{
+    AddressKey, Admission, AdmittedAttempt, AttemptKeys, CounterKind, Settlement, Spend,
+    ThrottlePolicy, WindowLimit,
+};
 
 use auth_domain::ports::LoginThrottle;
 use auth_domain::Email;

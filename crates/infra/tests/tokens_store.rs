@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use auth_domain::mail::MailIntent;
 
-use auth_domain::ports::MailOutbox;
-use auth_domain::ports::{SessionRepository, UserRepository};
 use auth_domain::one_time::{password_fingerprint, OneTimeToken, OneTimeTokenKind, TokenDigest};
+use auth_domain::ports::MailOutbox;
 use auth_domain::ports::OneTimeTokenRepository;
+use auth_domain::ports::{SessionRepository, UserRepository};
 use auth_domain::{
     AccountKind, ClientInfo, Email, NewUser, PasswordHash, Session, SessionId, User,
 };

@@ -10,20 +10,14 @@ use uuid::Uuid;
 use super::dto::{
     qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut, TotpEnrolmentOut,
 };
-use crate::dto::token_body;
-use crate::error::ApiError;
+use crate::admin::Admin;
+use crate::auth::{token_body, token_response, TokenPairOut};
+use crate::client_addr::client_info;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
-use crate::handlers::lifecycle::Admin;
-use crate::handlers::{client_info, token_response};
-use crate::observability::metrics_of;
-use crate::AuthApi;
-#[allow(unused_imports)] // named by the OpenAPI annotations
-use crate::{
-    mfa::dto::{CodeBody, DisableTotpBody, MfaLoginBody, PasswordBody},
-    openapi::{ErrorBody, TokenPairOut},
-};
-
-type Api = web::Data<AuthApi>;
+use crate::mfa::dto::{CodeBody, DisableTotpBody, MfaLoginBody, PasswordBody};
+use crate::ops::metrics_of;
+use crate::Api;
 
 /// An answer that carries a secret: never stored by a cache.
 fn secret_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> HttpResponse {

@@ -1,9 +1,9 @@
 //! The account-lifecycle writes of [`UserRepository`](auth_domain::ports::UserRepository):
 //! profile edits, password changes, administration. `users.rs` delegates here.
 
-use auth_domain::user::ProfileChange;
-use auth_domain::user::PrivilegeChange;
 use auth_domain::ports::{AdministerError, UpdateProfileError};
+use auth_domain::user::PrivilegeChange;
+use auth_domain::user::ProfileChange;
 use auth_domain::{Fault, PasswordHash, Session, SessionId, User, UserId, Username};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;

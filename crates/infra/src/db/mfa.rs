@@ -3,11 +3,11 @@
 //! write (compare-and-set), so two instances on one database agree.
 
 use async_trait::async_trait;
+use auth_domain::one_time::TokenDigest;
 use auth_domain::ports::mfa::{
     KeyedDigest, MfaChallenge, MfaChallengeStore, MfaStatus, PutPendingError, RecoveryCodeStore,
     SealedSecret, SecondFactors, TotpConfirmation, TotpRecord, TotpStore,
 };
-use auth_domain::one_time::TokenDigest;
 use auth_domain::{Amr, Fault, UserId};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

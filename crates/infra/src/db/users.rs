@@ -1,8 +1,8 @@
 use async_trait::async_trait;
-use auth_domain::user::ProfileChange;
-use auth_domain::user::PrivilegeChange;
 use auth_domain::listing::{SearchPrefix, Start};
 use auth_domain::ports::{AdministerError, InsertUserError, UpdateProfileError, UserRepository};
+use auth_domain::user::PrivilegeChange;
+use auth_domain::user::ProfileChange;
 use auth_domain::{Email, Fault, PasswordHash, Session, SessionId, User, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

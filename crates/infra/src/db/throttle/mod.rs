@@ -13,8 +13,11 @@ mod counters;
 mod window;
 
 use async_trait::async_trait;
-use auth_domain::throttle::{account_key, Admission, AdmittedAttempt, AttemptKeys, CountedKey, CounterKind, Settlement, Spend, ThrottlePolicy, WindowLimit};
 use auth_domain::ports::LoginThrottle;
+use auth_domain::throttle::{
+    account_key, Admission, AdmittedAttempt, AttemptKeys, CountedKey, CounterKind, Settlement,
+    Spend, ThrottlePolicy, WindowLimit,
+};
 use auth_domain::Fault;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;

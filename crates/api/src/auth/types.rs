@@ -1,127 +1,25 @@
-//! The JSON shapes of the contract, and their conversion into domain values.
+//! The bodies of registration, login and refresh, and the token pair.
 
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::HttpResponse;
 use auth_domain::user::NewUser;
 use auth_domain::{
-    Email, Password, PasswordPolicy, PersonName, PolicyContext, TokenPair, User, Username,
-    ValueError,
+    Email, Password, PasswordPolicy, PersonName, PolicyContext, TokenPair, Username,
 };
-use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, FieldError};
+use crate::validation::{parse_date, Fields};
 
-/// `UserOut`: a user as the API shows it. No password, no hash.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserOut {
-    #[schema(format = "uuid")]
-    pub id: String,
-    #[schema(format = Email)]
-    pub email: String,
-    pub username: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    #[schema(format = Date)]
-    pub date_of_birth: Option<String>,
-    #[schema(schema_with = crate::openapi::role_schema)]
-    pub role: &'static str,
-    pub is_active: bool,
-    pub is_verified: bool,
-    pub is_staff: bool,
-    pub is_superuser: bool,
-    #[schema(format = DateTime)]
-    pub last_login: Option<String>,
-    #[schema(format = DateTime)]
-    pub date_joined: String,
-    /// The account has a second factor (TOTP or a passkey): a password alone no longer logs in.
-    pub mfa_enabled: bool,
-}
-
-pub(crate) fn rfc3339(time: chrono::DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-impl From<&User> for UserOut {
-    fn from(user: &User) -> Self {
-        Self {
-            id: user.id.to_string(),
-            email: user.email.to_string(),
-            username: user.username.as_ref().map(|u| u.as_str().to_owned()),
-            first_name: user.first_name.as_ref().map(|n| n.as_str().to_owned()),
-            last_name: user.last_name.as_ref().map(|n| n.as_str().to_owned()),
-            date_of_birth: user.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()),
-            role: user.role.as_str(),
-            is_active: user.is_active,
-            is_verified: user.is_verified,
-            is_staff: user.is_staff,
-            is_superuser: user.is_superuser,
-            last_login: user.last_login.map(rfc3339),
-            date_joined: rfc3339(user.date_joined),
-            mfa_enabled: user.mfa_enabled,
-        }
-    }
-}
-
-/// Collects every field error of a body before answering, so a client fixes them all at once.
-#[derive(Default)]
-pub(crate) struct Fields(Vec<FieldError>);
-
-impl Fields {
-    pub(crate) fn required<T>(
-        &mut self,
-        field: &str,
-        raw: Option<&str>,
-        parse: impl Fn(&str) -> Result<T, ValueError>,
-    ) -> Option<T> {
-        match raw {
-            None => {
-                self.0.push(FieldError::new(field, "is required"));
-                None
-            }
-            Some(raw) => self.check(field, parse(raw)),
-        }
-    }
-
-    /// Absent, `null` and blank all mean "not given".
-    fn optional<T>(
-        &mut self,
-        field: &str,
-        raw: Option<&str>,
-        parse: impl Fn(&str) -> Result<T, ValueError>,
-    ) -> Option<T> {
-        let raw = raw.filter(|value| !value.trim().is_empty())?;
-        self.check(field, parse(raw))
-    }
-
-    pub(crate) fn check<T>(&mut self, field: &str, parsed: Result<T, ValueError>) -> Option<T> {
-        parsed
-            .map_err(|error| self.0.push(FieldError::new(field, error.0)))
-            .ok()
-    }
-
-    pub(crate) fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(self.0))
-        }
-    }
-
-    /// [`Fields::finish`], then the value the fields made (`Some` whenever no field failed).
-    pub(crate) fn finish_with<T>(self, value: Option<T>) -> Result<T, ApiError> {
-        self.finish()?;
-        value.ok_or_else(|| ApiError::validation(Vec::new()))
-    }
-}
-
-fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
-    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| ValueError("must be a date as YYYY-MM-DD".into()))?;
-    if date > Utc::now().date_naive() {
-        return Err(ValueError("must not be in the future".into()));
-    }
-    Ok(date)
+/// Token responses must not be cached (RFC 6749 §5.1).
+pub fn token_response(body: Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
 }
 
 /// `POST /create`. Privilege fields (`role`, `is_active`, …) are not read at all.
@@ -241,4 +139,33 @@ pub fn token_body(tokens: &TokenPair, access_name: &str, refresh_name: &str) -> 
     Value::Object(body)
 }
 
-pub mod lifecycle;
+/// `POST /refresh-access`. The key follows `REFRESH_TOKEN_NAME`.
+#[derive(Serialize, ToSchema)]
+pub struct RefreshBody {
+    pub refresh_token: String,
+}
+
+/// A token pair. The token keys follow `ACCESS_TOKEN_NAME` and `REFRESH_TOKEN_NAME`.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPairOut {
+    /// A JWT for the `Authorization: Bearer` header.
+    pub access_token: String,
+    /// A single-use JWT for `/refresh-access`.
+    pub refresh_token: String,
+    #[schema(schema_with = bearer_schema)]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+fn bearer_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["Bearer"]))
+}
+
+/// `{"message": …}`.
+#[derive(Serialize, ToSchema)]
+pub struct MessageOut {
+    pub message: String,
+}

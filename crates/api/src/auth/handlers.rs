@@ -1,51 +1,23 @@
-//! The route handlers: each converts the request into domain values, calls one use case,
-//! and shapes its answer.
+//! Registration, login, token refresh, logout, and the protected home route.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::http::header;
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{web, HttpRequest, HttpResponse};
 use auth_domain::service::LoginError;
-use auth_domain::session::ClientInfo;
 use auth_domain::user::AccountKind;
 use auth_domain::Principal;
 use serde_json::{json, Map, Value};
 
-use crate::client_addr::client_address;
-use crate::dto::{refresh_token_from, token_body, LoginBody, RegisterBody, UserOut};
-use crate::error::ApiError;
+use super::types::{
+    refresh_token_from, token_body, token_response, LoginBody, MessageOut, RefreshBody,
+    RegisterBody, TokenPairOut,
+};
+use crate::account::UserOut;
+use crate::client_addr::client_info;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
-use crate::observability::metrics_of;
-#[allow(unused_imports)] // named by the OpenAPI annotations
-use crate::openapi::{ErrorBody, MessageOut, RefreshBody, StatusOut, TokenPairOut};
-use crate::AuthApi;
-
-type Api = web::Data<AuthApi>;
-
-/// Longest user agent kept with a session.
-const MAX_USER_AGENT: usize = 512;
-
-/// Token responses must not be cached (RFC 6749 §5.1).
-pub(crate) fn token_response(body: Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(body)
-}
-
-fn trusted_proxies(req: &HttpRequest) -> &[ipnet::IpNet] {
-    req.app_data::<Api>()
-        .map_or(&[], |api| api.settings.trusted_proxies.as_slice())
-}
-
-pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
-    ClientInfo {
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|agent| agent.chars().take(MAX_USER_AGENT).collect()),
-        address: client_address(req, trusted_proxies(req)).map(|ip| ip.to_string()),
-    }
-}
+use crate::ops::metrics_of;
+use crate::Api;
 
 /// Register: creates an active, unverified `user` account. Privilege fields (`role`,
 /// `is_active`, `is_verified`, `is_staff`, `is_superuser`, `id`) are ignored.
@@ -204,21 +176,6 @@ pub async fn home(principal: web::ReqData<Principal>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "message": format!("hello {}", principal.user.email) }))
 }
 
-/// The caller's account.
-#[utoipa::path(
-    get, path = "/users/me", tag = "accounts", operation_id = "me",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The caller", body = UserOut),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
-    )
-)]
-pub async fn me(principal: web::ReqData<Principal>) -> HttpResponse {
-    HttpResponse::Ok().json(UserOut::from(&principal.user))
-}
-
 /// Log out: revokes the caller's session (its refresh token and its access tokens).
 #[utoipa::path(
     post, path = "/logout", tag = "tokens", operation_id = "logout",
@@ -241,32 +198,3 @@ pub async fn logout(
     log::info!("logout: session {}", principal.session_id);
     Ok(HttpResponse::NoContent().finish())
 }
-
-/// Liveness: the process answers.
-#[utoipa::path(
-    get, path = "/health", tag = "operations", operation_id = "health",
-    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = StatusOut))
-)]
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
-}
-
-/// Readiness: the database answers.
-#[utoipa::path(
-    get, path = "/ready", tag = "operations", operation_id = "ready",
-    responses(
-        (status = 200, description = "`{\"status\": \"ready\"}`", body = StatusOut),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`: the database does not answer", body = ErrorBody),
-    )
-)]
-pub async fn ready(api: Api) -> Result<HttpResponse, ApiError> {
-    api.readiness.check().await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
-}
-
-pub async fn not_found() -> HttpResponse {
-    ApiError::not_found().error_response()
-}
-
-pub mod lifecycle;

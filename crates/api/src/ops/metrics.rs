@@ -411,8 +411,8 @@ impl actix_web::ResponseError for Tagged {
     get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses(
         (status = 200, description = "Prometheus text exposition (version 0.0.4): `http_requests_total`, `http_request_duration_seconds`, `login_successes_total`, `login_failures_total`, `login_lockouts_total`, `refresh_reuse_detected_total`, `db_pool_*`, `session_cache_*`", content_type = "text/plain", body = String),
-        (status = 404, description = "`not_found`: metrics are not enabled", body = crate::openapi::ErrorBody),
-        (status = 500, description = "`internal_error`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`not_found`: metrics are not enabled", body = crate::error::ErrorBody),
+        (status = 500, description = "`internal_error`", body = crate::error::ErrorBody),
     )
 )]
 pub async fn metrics(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -18,12 +18,16 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::dto::{Fields, UserOut};
-use crate::error::{ApiError, FieldError};
+use actix_web::middleware::from_fn;
+use utoipa::OpenApi;
+
+use crate::account::UserOut;
+use crate::client_addr::client_info;
+use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::extract::JsonBody;
-use crate::handlers::client_info;
+use crate::ops::StatusOut;
+use crate::validation::Fields;
 #[allow(unused_imports)] // named by the OpenAPI annotations
-use crate::openapi::{ErrorBody, StatusOut};
 use crate::AuthApi;
 
 type Api = web::Data<AuthApi>;
@@ -240,3 +244,29 @@ pub async fn confirm_password_reset(
     log::info!("password reset: user {user_id}, every session ended");
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Registers the routes (asking for a verification mail behind the auth middleware).
+pub fn routes(config: &mut web::ServiceConfig) {
+    let protected = || from_fn(crate::middleware::require_auth);
+    config
+        .service(
+            web::resource("/verify-email/request")
+                .route(web::post().to(request_email_verification).wrap(protected())),
+        )
+        .service(web::resource("/verify-email").post(verify_email))
+        .service(web::resource("/password-reset/request").post(request_password_reset))
+        .service(web::resource("/password-reset/confirm").post(confirm_password_reset));
+}
+
+/// The OpenAPI part of these routes, merged into [`crate::openapi::ApiDoc`].
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        request_email_verification,
+        verify_email,
+        request_password_reset,
+        confirm_password_reset,
+    ),
+    components(schemas(TokenBody, ResetRequestBody, ResetConfirmBody))
+)]
+pub struct RecoveryDoc;

@@ -1,28 +1,22 @@
-//! Handlers of the account-lifecycle routes: the caller's profile, password and sessions, and
-//! administration. Role checks are the use cases' (`auth_domain::admin`), not these.
+//! Administration: users, their privileges, their audit trail. Role checks are the use
+//! cases' (`auth_domain::admin`); [`Admin`] only answers first.
 
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use auth_domain::admin::can_administer;
-use auth_domain::{Fault, Principal, SessionId, UserId};
+use auth_domain::{Fault, Principal, UserId};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{client_info, token_response, Api};
-use crate::dto::lifecycle::{
-    privilege_change, profile_change, ChangePasswordBody, Items, SessionOut,
-};
-use crate::dto::{token_body, UserOut};
-use crate::error::ApiError;
+use super::types::{privilege_change, AuditPage, PrivilegeChangeBody, UserPage};
+use crate::account::UserOut;
+use crate::client_addr::client_info;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
 use crate::listing::{listing_query, Listed, PageOut};
-#[allow(unused_imports)] // named by the OpenAPI annotations
-use crate::openapi::{
-    AuditPage, ErrorBody, PrivilegeChangeBody, ProfileChangeBody, SessionList, TokenPairOut,
-    UserPage,
-};
+use crate::Api;
 
 /// The caller of an administration route, when an administrator. Extracted before anything
 /// else of the request (path, query, body), so everyone else gets 403 `forbidden` whatever
@@ -61,159 +55,11 @@ impl FromRequest for Admin {
 
 /// The `{id}` of the path as a UUID. A missing or malformed id names nothing: 404, like an
 /// unknown one.
-fn path_id(req: &HttpRequest, what: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn path_id(req: &HttpRequest, what: &str) -> Result<Uuid, ApiError> {
     req.match_info()
         .get("id")
         .and_then(|raw| Uuid::parse_str(raw).ok())
         .ok_or_else(|| ApiError::no_such(what))
-}
-
-/// Changes the caller's profile: `username`, `first_name`, `last_name`, `date_of_birth`; an
-/// absent field is unchanged, `null` or blank clears it, any other key is ignored.
-#[utoipa::path(
-    patch, path = "/users/me", tag = "accounts", operation_id = "update_me",
-    security(("bearer" = [])),
-    request_body = ProfileChangeBody,
-    responses(
-        (status = 200, description = "The caller, updated", body = UserOut),
-        (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`; also when the account was deleted meanwhile)", body = ErrorBody),
-        (status = 409, description = "`username_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`, naming every invalid field (also when the body is not a JSON object)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
-    )
-)]
-pub async fn update_me(
-    api: Api,
-    req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
-) -> Result<HttpResponse, ApiError> {
-    let change = profile_change(&body)?;
-    let user = api
-        .account
-        .update_profile(&principal, change, &client_info(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(UserOut::from(&user)))
-}
-
-/// Changes the caller's password, which needs the current one. Every session of the caller
-/// ends, this one included; the answer is the token pair of a new session.
-#[utoipa::path(
-    post, path = "/users/me/password", tag = "accounts", operation_id = "change_password",
-    security(("bearer" = [])),
-    request_body = ChangePasswordBody,
-    responses(
-        (status = 200, description = "The token pair of a new session (key names follow ACCESS_TOKEN_NAME / REFRESH_TOKEN_NAME); `Cache-Control: no-store`", body = TokenPairOut),
-        (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`; also when the account was deleted meanwhile)", body = ErrorBody),
-        (status = 403, description = "`invalid_credentials`: the current password is wrong (the access token stays valid)", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: a field is missing or empty, or the new password is too short, too long or too weak", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
-    )
-)]
-pub async fn change_password(
-    api: Api,
-    req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    JsonBody(body): JsonBody<ChangePasswordBody>,
-) -> Result<HttpResponse, ApiError> {
-    let (current, new) = body.validate()?;
-    let changed = api
-        .account
-        .change_password(&principal, &current, &new, &client_info(&req))
-        .await
-        .inspect_err(|error| log::info!("password change refused: {error}"))?;
-    log::info!(
-        "password changed: user {}, {} session(s) ended, new session {}",
-        principal.user.id,
-        changed.sessions_ended,
-        changed.session_id
-    );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &changed.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
-}
-
-/// The caller's live sessions, the most recently used first.
-#[utoipa::path(
-    get, path = "/sessions", tag = "sessions", operation_id = "list_sessions",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "`{\"items\": [...]}`; `current` marks this request's session", body = SessionList),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
-    )
-)]
-pub async fn list_sessions(
-    api: Api,
-    principal: web::ReqData<Principal>,
-) -> Result<HttpResponse, ApiError> {
-    let sessions = api.account.sessions(&principal).await?;
-    Ok(HttpResponse::Ok().json(Items {
-        items: sessions.iter().map(SessionOut::from).collect(),
-    }))
-}
-
-/// Ends one of the caller's own live sessions (possibly this one).
-#[utoipa::path(
-    delete, path = "/sessions/{id}", tag = "sessions", operation_id = "end_session",
-    security(("bearer" = [])),
-    params(("id" = String, Path, format = "uuid", description = "The session's id, from `GET /sessions`")),
-    responses(
-        (status = 204, description = "The session has ended: its refresh token and access tokens are refused from now on"),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 404, description = "`not_found`: no live session of the caller has this id (another user's, ended, expired, or not a UUID)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
-    )
-)]
-pub async fn end_session(
-    api: Api,
-    req: HttpRequest,
-    principal: web::ReqData<Principal>,
-) -> Result<HttpResponse, ApiError> {
-    let id = SessionId(path_id(&req, "session")?);
-    api.account
-        .end_session(&principal, id, &client_info(&req))
-        .await?;
-    log::info!("session {id} ended by its user {}", principal.user.id);
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Logs out everywhere: ends every session of the caller, this one included.
-#[utoipa::path(
-    post, path = "/logout-all", tag = "sessions", operation_id = "logout_all",
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Every session of the caller has ended"),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
-    )
-)]
-pub async fn logout_all(
-    api: Api,
-    req: HttpRequest,
-    principal: web::ReqData<Principal>,
-) -> Result<HttpResponse, ApiError> {
-    let ended = api
-        .account
-        .end_all_sessions(&principal, &client_info(&req))
-        .await?;
-    log::info!(
-        "logout everywhere: user {}, {ended} session(s) ended",
-        principal.user.id
-    );
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Administrators: every user, oldest first, a page at a time; with `q`, only those whose

@@ -3,7 +3,7 @@
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AuthApi;
 
@@ -80,3 +80,13 @@ pub async fn jwks(api: web::Data<AuthApi>) -> HttpResponse {
         ]))
         .json(&api.settings.jwks)
 }
+
+/// Registers the route.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config.service(web::resource("/.well-known/jwks.json").get(jwks));
+}
+
+/// The OpenAPI part of this route, merged into [`crate::openapi::ApiDoc`].
+#[derive(OpenApi)]
+#[openapi(paths(jwks), components(schemas(JwkSetSchema, JwkSchema)))]
+pub struct KeysDoc;
