@@ -29,6 +29,7 @@ test:
 
 lint:
 	$(CARGO) fmt --all -- --check
+	python3 scripts/module-cycles.py
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:

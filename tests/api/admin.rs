@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_error, Db, TestApp, SECRET};
-use crate::lifecycle_support::{
+use crate::support::{assert_error, Db, TestApp, SECRET};
+use crate::support::{
     create_root, delete, get, json_of, login, me_status, patch, post, refresh_status, register,
     Pair, PASSWORD, ROOT_EMAIL, ROOT_PASSWORD,
 };
@@ -41,7 +41,7 @@ async fn the_create_superuser_command_makes_an_administrator_who_lists_users(db:
         .env_clear()
         .env("DATABASE_URL", app.db.raw_url())
         .env("JWT_SECRET", SECRET)
-        .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
+        .env("DATA_ENCRYPTION_KEY", crate::support::DATA_KEY)
         .env("BCRYPT_COST", "4")
         .env("RUST_LOG", "warn")
         .current_dir(std::env::temp_dir())

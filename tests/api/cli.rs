@@ -11,7 +11,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{seed_user, SECRET};
+use crate::support::{seed_user, SECRET};
 
 const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
 /// Longest a start-up failure or a one-shot command may take.
@@ -290,7 +290,7 @@ fn unreachable_database_stops_the_server() {
         FAST,
         ("PORT", "0"),
         ("JWT_SECRET", SECRET),
-        ("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY),
+        ("DATA_ENCRYPTION_KEY", crate::support::DATA_KEY),
         ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"),
     ];
     let output = run(command(dir.path(), &vars), &["serve"], "");
@@ -493,7 +493,7 @@ async fn sqlite_a_logout_through_another_process_is_refused_within_a_second() {
         .unwrap();
     assert_eq!(response.status(), 204);
     let took =
-        crate::helpers::refused_within(&client, &first.address, &access, Duration::from_secs(1))
+        crate::support::refused_within(&client, &first.address, &access, Duration::from_secs(1))
             .await;
     assert!(took < Duration::from_secs(1), "refused after {took:?}");
 }

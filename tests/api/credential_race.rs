@@ -5,7 +5,7 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::helpers::{Db, TestApp};
+use crate::support::{Db, TestApp};
 
 const CURRENT: &str = "johnspassword1234@!";
 

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, Db, TestApp};
+use crate::support::{assert_error, Db, TestApp};
 
 const PASSWORD: &str = "correct-horse-battery";
 

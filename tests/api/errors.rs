@@ -4,7 +4,7 @@
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_bearer_challenge, assert_error, seed_user, Db, TestApp};
+use crate::support::{assert_bearer_challenge, assert_error, seed_user, Db, TestApp};
 
 const JSON_ROUTES: [&str; 3] = ["/create", "/login", "/refresh-access"];
 

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::helpers::{assert_error, Db, TestApp, SECRET};
+use crate::support::{assert_error, Db, TestApp, SECRET};
 
 /// How long any one request may take while the database is down before the test calls it a
 /// hang (the server is configured to give up on the database after 1 s).
@@ -393,7 +393,7 @@ impl Process {
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("JWT_SECRET", SECRET)
-            .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
+            .env("DATA_ENCRYPTION_KEY", crate::support::DATA_KEY)
             .env("BCRYPT_COST", "4")
             .env("WORKERS", "2")
             .env("RUST_LOG", "warn")

@@ -5,7 +5,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::helpers::{ISSUER, SECRET};
+use crate::support::{ISSUER, SECRET};
 
 /// The claims exactly as the server writes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

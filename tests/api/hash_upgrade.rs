@@ -4,7 +4,7 @@ use auth_infra::db::schema::users;
 use auth_infra::testing::TestDatabase;
 use diesel::prelude::*;
 
-use crate::helpers::{seed_user, Db, TestApp};
+use crate::support::{seed_user, Db, TestApp};
 
 /// The stored hash, read straight from the database.
 pub fn stored_hash(db: &TestDatabase, email: &str) -> String {

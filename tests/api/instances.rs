@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use actix_web::dev::ServerHandle;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, refused_within, Db, TestApp, ISSUER, SECRET};
-use crate::lifecycle_support::{
+use crate::support::{assert_error, refused_within, Db, TestApp, ISSUER, SECRET};
+use crate::support::{
     create_root, login, patch, post, register, PASSWORD, ROOT_EMAIL, ROOT_PASSWORD,
 };
 

@@ -6,7 +6,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::helpers::{assert_error, Db, TestApp, ISSUER};
+use crate::support::{assert_error, Db, TestApp, ISSUER};
 
 /// Overrides that make a server sign with `private` and also accept `public`.
 fn key_settings(

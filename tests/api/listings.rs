@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, Db, TestApp};
-use crate::lifecycle_support::{
+use crate::support::{assert_error, Db, TestApp};
+use crate::support::{
     create_root, get, json_of, login, register, ROOT_EMAIL, ROOT_PASSWORD,
 };
 

@@ -12,7 +12,7 @@ use auth_infra::testing::TestDatabase;
 use serde_json::{json, Value};
 
 use crate::hash_upgrade::stored_hash;
-use crate::helpers::{Db, SECRET};
+use crate::support::{Db, SECRET};
 
 const PASSWORD: &str = "johnspassword1234@!";
 const WRONG_PASSWORD: &str = "Wr0ng-but-close-1234@!";
@@ -44,7 +44,7 @@ impl Server {
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("JWT_SECRET", SECRET)
-            .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
+            .env("DATA_ENCRYPTION_KEY", crate::support::DATA_KEY)
             .env("BCRYPT_COST", "4")
             .env("WORKERS", "2")
             .env("RUST_LOG", "debug")

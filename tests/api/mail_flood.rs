@@ -5,7 +5,7 @@
 use reqwest::Response;
 use serde_json::json;
 
-use crate::helpers::{assert_error, seed_user, Db, TestApp};
+use crate::support::{assert_error, seed_user, Db, TestApp};
 use crate::recovery::{
     assert_accepted, confirm_reset, mail_settings, post_with_token, request_reset,
     wait_for_empty_outbox, MailDir,

@@ -6,7 +6,7 @@ mod cli;
 mod errors;
 mod faults;
 mod forge;
-mod helpers;
+mod support;
 mod instances;
 mod jwks;
 mod observability;
@@ -17,7 +17,6 @@ mod seed_flow;
 mod session_cache;
 
 mod admin;
-mod lifecycle_support;
 mod listings;
 mod profile;
 mod sessions;
@@ -36,5 +35,4 @@ mod throttle_keys;
 mod throttling;
 // Second factors.
 mod mfa;
-mod mfa_support;
 mod token_hardening;

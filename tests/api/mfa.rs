@@ -5,12 +5,12 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_bearer_challenge, assert_error, Db, TestApp};
-use crate::lifecycle_support::{
+use crate::support::{assert_bearer_challenge, assert_error, Db, TestApp};
+use crate::support::{
     call, create_root, get, json_of, login, post, register, Pair, PASSWORD, ROOT_EMAIL,
     ROOT_PASSWORD,
 };
-use crate::mfa_support::{
+use crate::support::{
     claims_of, code, current_step, delete_with, enrol, enrolled, login_mfa, mfa_token,
 };
 use crate::on_both_databases;
@@ -68,7 +68,7 @@ async fn enrolment_needs_the_password_and_confirmation_ends_other_sessions(db: D
     let me = json_of(get(&app, "/users/me", &pair.access).await, 200).await;
     assert_eq!(me["mfa_enabled"], false);
 
-    let secret = crate::mfa_support::secret_of(secret);
+    let secret = crate::support::secret_of(secret);
     let wrong = post(
         &app,
         "/users/me/mfa/totp/confirm",

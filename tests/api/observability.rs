@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, seed_user, Db, TestApp};
-use crate::lifecycle_support::{
+use crate::support::{assert_error, seed_user, Db, TestApp};
+use crate::support::{
     create_root, get, json_of, login, register, ROOT_EMAIL, ROOT_PASSWORD,
 };
 

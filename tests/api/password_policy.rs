@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, Db, TestApp};
+use crate::support::{assert_error, Db, TestApp};
 
 async fn password_errors(app: &TestApp, body: Value) -> Vec<String> {
     let refused = assert_error(app.register(&body).await, 422, "validation_failed").await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use auth_infra::testing::TestDatabase;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::support::TestApp;
 
 /// `scheme://[user@]host:port/rest` → the same with a dead host first, in libpq's multi-host
 /// syntax, and `target_session_attrs=read-write`.

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, seed_user, Db, TestApp, ISSUER, SECRET};
-use crate::lifecycle_support::{
+use crate::support::{assert_error, seed_user, Db, TestApp, ISSUER, SECRET};
+use crate::support::{
     get, json_of, login, login_as, me_status, patch, post, refresh_status, register, Pair, PASSWORD,
 };
 

@@ -17,7 +17,7 @@ use reqwest::Response;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_error, seed_user, Db, TestApp};
+use crate::support::{assert_error, seed_user, Db, TestApp};
 
 const EMAIL: &str = "john@doe.com";
 const PASSWORD: &str = "johnspassword1234@!";

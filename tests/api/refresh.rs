@@ -4,7 +4,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::forge;
-use crate::helpers::{
+use crate::support::{
     assert_bearer_challenge, assert_error, assert_no_echo, assert_token_refused, seed_user, Db,
     TestApp,
 };

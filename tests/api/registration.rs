@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_error, seed_user, Db, TestApp};
+use crate::support::{assert_error, seed_user, Db, TestApp};
 
 const USER_OUT_FIELDS: [&str; 14] = [
     "mfa_enabled",

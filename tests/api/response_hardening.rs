@@ -3,7 +3,7 @@
 use reqwest::{Method, Response};
 use serde_json::json;
 
-use crate::helpers::{Db, TestApp};
+use crate::support::{Db, TestApp};
 
 fn nosniff(response: &Response) -> Option<&str> {
     response

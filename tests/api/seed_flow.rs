@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{seed_user, Db, TestApp};
+use crate::support::{seed_user, Db, TestApp};
 
 async fn seed_flow_answers_hello(db: Db) {
     let app = TestApp::spawn(db).await;

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{assert_error, refused_within, Db, TestApp};
+use crate::support::{assert_error, refused_within, Db, TestApp};
 
 async fn metric(app: &TestApp, name: &str) -> f64 {
     let text = app

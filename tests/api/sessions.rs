@@ -10,8 +10,8 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{assert_error, Db, TestApp, SECRET};
-use crate::lifecycle_support::{
+use crate::support::{assert_error, Db, TestApp, SECRET};
+use crate::support::{
     delete, get, json_of, login, login_as, me_status, post, refresh_status, register, PASSWORD,
 };
 
@@ -211,7 +211,7 @@ async fn prune_command_deletes_expired_and_long_revoked_sessions_and_keeps_live_
         .env_clear()
         .env("DATABASE_URL", app.db.raw_url())
         .env("JWT_SECRET", SECRET)
-        .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
+        .env("DATA_ENCRYPTION_KEY", crate::support::DATA_KEY)
         .env("RUST_LOG", "warn")
         .current_dir(std::env::temp_dir())
         .output()
@@ -280,7 +280,7 @@ async fn a_bad_prune_interval_stops_the_server_with_one_line(db: Db) {
         .env_clear()
         .env("DATABASE_URL", database.raw_url())
         .env("JWT_SECRET", SECRET)
-        .env("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY)
+        .env("DATA_ENCRYPTION_KEY", crate::support::DATA_KEY)
         .env("PRUNE_INTERVAL", "soon")
         .current_dir(std::env::temp_dir())
         .output()

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{Db, TestApp};
+use crate::support::{Db, TestApp};
 
 fn connect(app: &TestApp) -> TcpStream {
     let address = app.address.trim_start_matches("http://");

@@ -4,7 +4,7 @@
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{assert_error, Db, TestApp};
+use crate::support::{assert_error, Db, TestApp};
 use crate::throttling::{assert_throttled, login_from, BEHIND_PROXY};
 
 const PASSWORD: &str = "correct-horse-battery";

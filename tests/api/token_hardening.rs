@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::forge::{sign_with_header, test_kid, Claims};
-use crate::helpers::{assert_token_refused, Db, TestApp};
+use crate::support::{assert_token_refused, Db, TestApp};
 
 fn header(extra: Option<(&str, serde_json::Value)>) -> serde_json::Value {
     let mut header = json!({ "alg": "HS256", "typ": "JWT", "kid": test_kid() });

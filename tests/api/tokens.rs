@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::forge::{self, Claims};
-use crate::helpers::{
+use crate::support::{
     assert_bearer_challenge, assert_error, assert_token_refused, refused_within, Db, TestApp,
     SECRET,
 };

@@ -75,6 +75,25 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
     Some(address.to_canonical())
 }
 
+/// Longest user agent kept with a session.
+const MAX_USER_AGENT: usize = 512;
+
+fn trusted_proxies(req: &HttpRequest) -> &[ipnet::IpNet] {
+    req.app_data::<Api>()
+        .map_or(&[], |api| api.settings.trusted_proxies.as_slice())
+}
+
+pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|agent| agent.chars().take(MAX_USER_AGENT).collect()),
+        address: client_address(req, trusted_proxies(req)).map(|ip| ip.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,24 +210,5 @@ mod tests {
             resolve(ip("::ffff:127.0.0.1"), &headers, &trusted),
             ip("203.0.113.7")
         );
-    }
-}
-
-/// Longest user agent kept with a session.
-const MAX_USER_AGENT: usize = 512;
-
-fn trusted_proxies(req: &HttpRequest) -> &[ipnet::IpNet] {
-    req.app_data::<Api>()
-        .map_or(&[], |api| api.settings.trusted_proxies.as_slice())
-}
-
-pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
-    ClientInfo {
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|agent| agent.chars().take(MAX_USER_AGENT).collect()),
-        address: client_address(req, trusted_proxies(req)).map(|ip| ip.to_string()),
     }
 }

@@ -2,6 +2,7 @@
 //! path.
 
 mod metrics;
+mod observe;
 
 use actix_web::ResponseError;
 use actix_web::{web, HttpResponse};
@@ -13,6 +14,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::Api;
 
 pub use metrics::*;
+pub use observe::*;
 
 /// `{"status": …}`.
 #[derive(Serialize, ToSchema)]

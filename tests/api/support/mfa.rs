@@ -5,8 +5,8 @@ use auth_domain::mfa::totp::{code_at_step, step_of, TotpSecret};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, SECRET};
-use crate::lifecycle_support::{call, login, post, Pair, PASSWORD};
+use crate::support::{TestApp, SECRET};
+use crate::support::{call, login, post, Pair, PASSWORD};
 
 /// An account with TOTP confirmed.
 pub struct Enrolled {
@@ -38,7 +38,7 @@ pub fn code(secret: &TotpSecret, step: i64) -> String {
 
 /// Registers `email` (password [`PASSWORD`]), enrols and confirms TOTP.
 pub async fn enrolled(app: &TestApp, email: &str) -> Enrolled {
-    crate::lifecycle_support::register(app, email).await;
+    crate::support::register(app, email).await;
     let pair = login(app, email, PASSWORD).await;
     enrol(app, email, PASSWORD, pair).await
 }

@@ -1,5 +1,11 @@
 //! Spawning the real server for a test, and talking to it.
 
+mod client;
+mod mfa;
+
+pub use client::*;
+pub use mfa::*;
+
 use std::collections::HashMap;
 
 use auth_infra::testing::TestDatabase;
@@ -307,7 +313,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::helpers::Db::Sqlite).await
+                    super::$name($crate::support::Db::Sqlite).await
                 }
             )*
         }
@@ -315,7 +321,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::helpers::Db::Postgres).await
+                    super::$name($crate::support::Db::Postgres).await
                 }
             )*
         }

@@ -7,7 +7,7 @@ use auth_server::Config;
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, SECRET};
+use crate::support::{TestApp, SECRET};
 
 pub const ROOT_EMAIL: &str = "root@example.com";
 pub const ROOT_PASSWORD: &str = "root password 123";
@@ -104,7 +104,7 @@ pub fn config_of(app: &TestApp) -> Config {
     let env: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", app.db.raw_url().to_owned()),
         ("JWT_SECRET", SECRET.to_owned()),
-        ("DATA_ENCRYPTION_KEY", crate::helpers::DATA_KEY.to_owned()),
+        ("DATA_ENCRYPTION_KEY", crate::support::DATA_KEY.to_owned()),
         ("BCRYPT_COST", "4".to_owned()),
     ]);
     Config::from_lookup(|name| env.get(name).cloned()).unwrap()
