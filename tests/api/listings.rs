@@ -6,9 +6,7 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::support::{assert_error, Db, TestApp};
-use crate::support::{
-    create_root, get, json_of, login, register, ROOT_EMAIL, ROOT_PASSWORD,
-};
+use crate::support::{create_root, get, json_of, login, register, ROOT_EMAIL, ROOT_PASSWORD};
 
 fn ids(page: &Value) -> Vec<String> {
     page["items"]

@@ -5,11 +5,11 @@
 use reqwest::Response;
 use serde_json::json;
 
-use crate::support::{assert_error, seed_user, Db, TestApp};
 use crate::recovery::{
     assert_accepted, confirm_reset, mail_settings, post_with_token, request_reset,
     wait_for_empty_outbox, MailDir,
 };
+use crate::support::{assert_error, seed_user, Db, TestApp};
 
 const EMAIL: &str = "john@doe.com";
 const BEHIND_PROXY: (&str, &str) = ("TRUSTED_PROXIES", "127.0.0.1, ::1");

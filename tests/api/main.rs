@@ -6,7 +6,6 @@ mod cli;
 mod errors;
 mod faults;
 mod forge;
-mod support;
 mod instances;
 mod jwks;
 mod observability;
@@ -15,6 +14,7 @@ mod refresh;
 mod registration;
 mod seed_flow;
 mod session_cache;
+mod support;
 
 mod admin;
 mod listings;

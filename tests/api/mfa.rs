@@ -5,6 +5,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::on_both_databases;
 use crate::support::{assert_bearer_challenge, assert_error, Db, TestApp};
 use crate::support::{
     call, create_root, get, json_of, login, post, register, Pair, PASSWORD, ROOT_EMAIL,
@@ -13,7 +14,6 @@ use crate::support::{
 use crate::support::{
     claims_of, code, current_step, delete_with, enrol, enrolled, login_mfa, mfa_token,
 };
-use crate::on_both_databases;
 
 fn no_store(response: &reqwest::Response) -> bool {
     response

@@ -7,9 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::{assert_error, seed_user, Db, TestApp};
-use crate::support::{
-    create_root, get, json_of, login, register, ROOT_EMAIL, ROOT_PASSWORD,
-};
+use crate::support::{create_root, get, json_of, login, register, ROOT_EMAIL, ROOT_PASSWORD};
 
 /// Every route the server answers, as (method, path). A route added to the server must be
 /// added here and documented (`#[utoipa::path]` + `ApiDoc`), or these tests fail; the served

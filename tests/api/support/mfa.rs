@@ -5,8 +5,8 @@ use auth_domain::mfa::totp::{code_at_step, step_of, TotpSecret};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{TestApp, SECRET};
 use crate::support::{call, login, post, Pair, PASSWORD};
+use crate::support::{TestApp, SECRET};
 
 /// An account with TOTP confirmed.
 pub struct Enrolled {
