@@ -49,12 +49,7 @@ pub async fn create_superuser(
         .transpose()
         .map_err(|e| invalid("--username", e))?;
     let password = Password::parse(password).map_err(|e| invalid("password", e))?;
-    let context = PolicyContext {
-        email: Some(&email),
-        username: username.as_ref(),
-        ..PolicyContext::default()
-    };
-    PasswordPolicy::check(&password, &context).map_err(|e| invalid("password", e))?;
+    // The password policy is the use case's (`RegisterError::WeakPassword`).
     let components = assemble(&one_shot(config)).await?;
     let profile = NewUser {
         username,
@@ -67,6 +62,7 @@ pub async fn create_superuser(
         .map_err(|error| match error {
             RegisterError::EmailTaken => CreateSuperuserError::EmailTaken,
             RegisterError::UsernameTaken => CreateSuperuserError::UsernameTaken,
+            RegisterError::WeakPassword(error) => invalid("password", error),
             RegisterError::Fault(fault) => CreateSuperuserError::Fault(fault),
         })
 }

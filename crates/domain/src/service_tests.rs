@@ -1051,6 +1051,40 @@ async fn register_taken_email_is_refused_without_hashing() {
 }
 
 #[tokio::test]
+async fn register_enforces_the_password_policy_before_any_lookup() {
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_email().never();
+    users.expect_insert().never();
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().never();
+    let svc = service(
+        users,
+        sessions_untouched(),
+        tokens_issuing_nothing(),
+        hasher,
+    );
+
+    for weak in ["password123", "johndoe123"] {
+        let profile = NewUser {
+            username: Some(Username::parse("johndoe123").unwrap()),
+            ..NewUser::default()
+        };
+        let result = svc
+            .register(
+                email(),
+                &Password::parse(weak).unwrap(),
+                profile,
+                AccountKind::Regular,
+            )
+            .await;
+        assert!(
+            matches!(result, Err(RegisterError::WeakPassword(_))),
+            "{weak}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn register_insert_username_taken_is_reported() {
     let mut users = users_finding(None);
     users

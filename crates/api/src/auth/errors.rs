@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use auth_domain::service::{AuthenticateError, LoginError, RefreshError, RegisterError};
 use auth_domain::Fault;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 impl From<RegisterError> for ApiError {
     fn from(error: RegisterError) -> Self {
@@ -19,6 +19,9 @@ impl From<RegisterError> for ApiError {
                 "username_taken",
                 "This username is already taken",
             ),
+            RegisterError::WeakPassword(error) => {
+                Self::validation(vec![FieldError::new("password", error.0)])
+            }
             RegisterError::Fault(fault) => fault.into(),
         }
     }

@@ -70,15 +70,6 @@ impl RegisterBody {
                 parse_date,
             ),
         };
-        if let Some(password) = &password {
-            let context = PolicyContext {
-                email: email.as_ref(),
-                username: profile.username.as_ref(),
-                first_name: profile.first_name.as_ref(),
-                last_name: profile.last_name.as_ref(),
-            };
-            fields.check("password", PasswordPolicy::check(password, &context));
-        }
         let (email, password) = fields.finish_with(email.zip(password))?;
         Ok(Registration {
             email,

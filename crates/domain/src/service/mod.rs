@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::audit::{self, kind, AuditEvent, NoAuditLog};
 use crate::error::Fault;
 use crate::issuer::{TokenIssuer, TokenPolicy};
+use crate::policy::{PasswordPolicy, PolicyContext};
 use crate::ports::{
     AuditLog, Clock, InsertUserError, PasswordHasher, SessionRepository, TokenError, TokenService,
     UserRepository,
@@ -13,13 +14,16 @@ use crate::session::{ClientInfo, SessionId};
 use crate::throttle::Throttle;
 use crate::token::TokenPair;
 use crate::user::{AccountKind, NewUser, User, UserId};
-use crate::values::{Email, Password};
+use crate::values::{Email, Password, ValueError};
 
 mod login;
 mod session_tokens;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
+    /// The [`PasswordPolicy`] refuses the password (too common, or one of the user's names).
+    #[error("password refused: {0}")]
+    WeakPassword(ValueError),
     #[error("email already registered")]
     EmailTaken,
     #[error("username already taken")]
@@ -185,6 +189,13 @@ impl AuthService {
         kind: AccountKind,
         client: &ClientInfo,
     ) -> Result<User, RegisterError> {
+        let context = PolicyContext {
+            email: Some(&email),
+            username: profile.username.as_ref(),
+            first_name: profile.first_name.as_ref(),
+            last_name: profile.last_name.as_ref(),
+        };
+        PasswordPolicy::check(password, &context).map_err(RegisterError::WeakPassword)?;
         // Cheap early answer that spares a bcrypt hash; the unique index still decides races.
         if self.users.find_by_email(&email).await?.is_some() {
             return Err(RegisterError::EmailTaken);
