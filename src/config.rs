@@ -27,6 +27,7 @@ use ipnet::IpNet;
 mod database;
 use database::database_settings;
 pub mod mfa;
+pub mod passkeys;
 
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
@@ -86,6 +87,10 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("MFA_TOKEN_TTL", "5m", "lifetime of the mfa_token of a login waiting for its second factor"),
     ("REAUTH_MAX_AGE", "5m", "how recent a login re-authenticates an account without a password"),
     ("REQUIRE_MFA_FOR_ADMINS", "false", "administration routes answer 403 mfa_required to a login without a second factor"),
+    ("WEBAUTHN_RP_ID", "(host of PUBLIC_URL)", "passkeys' relying-party id: a domain (localhost when PUBLIC_URL's host is an IP address)"),
+    ("WEBAUTHN_RP_NAME", "auth-server", "the relying party's name authenticators show"),
+    ("WEBAUTHN_ORIGINS", "(origin of PUBLIC_URL)", "comma-separated origins (scheme://host[:port]) whose pages may use passkeys; each on the RP ID or a subdomain"),
+    ("WEBAUTHN_CHALLENGE_TTL", "5m", "lifetime of a passkey ceremony's challenge"),
 ];
 
 /// A configuration value that cannot be used.
@@ -164,6 +169,8 @@ pub struct Config {
     pub public_key_files: Vec<PathBuf>,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: mfa::MfaConfig,
+    /// Passkeys (issue "Passkeys").
+    pub passkeys: passkeys::PasskeyConfig,
 }
 
 /// The non-empty entries of a comma-separated list.
@@ -490,6 +497,7 @@ impl Config {
         };
 
         let mfa = mfa::read(&get, &ttl, &database_url)?;
+        let passkeys = passkeys::read(&get, &ttl, &recovery.public_url)?;
 
         Ok(Self {
             database_url,
@@ -527,6 +535,7 @@ impl Config {
             private_key_file,
             public_key_files,
             mfa,
+            passkeys,
         })
     }
 

@@ -16,7 +16,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::rows::{naive, utc};
-use super::schema::{mfa_challenges, recovery_codes, sessions, totp_secrets, users};
+use super::schema::{
+    mfa_challenges, passkey_ceremonies, passkeys, recovery_codes, sessions, totp_secrets, users,
+};
 use super::{Database, StoreError};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -33,7 +35,7 @@ struct TotpRow {
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = recovery_codes)]
-struct RecoveryCodeRow {
+pub(super) struct RecoveryCodeRow {
     user_id: String,
     digest: String,
     key_id: String,
@@ -85,7 +87,11 @@ impl TryFrom<TotpRow> for TotpRecord {
     }
 }
 
-fn code_rows(user_id: &str, codes: &[KeyedDigest], now: NaiveDateTime) -> Vec<RecoveryCodeRow> {
+pub(super) fn code_rows(
+    user_id: &str,
+    codes: &[KeyedDigest],
+    now: NaiveDateTime,
+) -> Vec<RecoveryCodeRow> {
     codes
         .iter()
         .map(|code| RecoveryCodeRow {
@@ -99,7 +105,10 @@ fn code_rows(user_id: &str, codes: &[KeyedDigest], now: NaiveDateTime) -> Vec<Re
 }
 
 /// One insert per code: batch inserts are not available on both backends at once.
-fn insert_codes(conn: &mut super::AnyConnection, rows: &[RecoveryCodeRow]) -> QueryResult<()> {
+pub(super) fn insert_codes(
+    conn: &mut super::AnyConnection,
+    rows: &[RecoveryCodeRow],
+) -> QueryResult<()> {
     for row in rows {
         diesel::insert_into(recovery_codes::table)
             .values(row)
@@ -108,9 +117,9 @@ fn insert_codes(conn: &mut super::AnyConnection, rows: &[RecoveryCodeRow]) -> Qu
     Ok(())
 }
 
-/// The other second factors a user keeps when TOTP goes: passkeys (a later issue), none yet.
-fn other_factor_remains(_conn: &mut super::AnyConnection, _user_id: &str) -> QueryResult<bool> {
-    Ok(false)
+/// The other second factors a user keeps when TOTP goes: passkeys.
+fn other_factor_remains(conn: &mut super::AnyConnection, user_id: &str) -> QueryResult<bool> {
+    Ok(super::passkeys::passkey_count(conn, user_id)? > 0)
 }
 
 #[async_trait]
@@ -379,10 +388,11 @@ impl SecondFactors for Database {
                 .filter(recovery_codes::used_at.is_null())
                 .count()
                 .get_result::<i64>(conn)?;
+            let passkeys = super::passkeys::passkey_count(conn, &user_id)?;
             Ok(MfaStatus {
                 totp,
                 recovery_codes_left: u32::try_from(left).unwrap_or(u32::MAX),
-                passkeys: 0,
+                passkeys: u32::try_from(passkeys).unwrap_or(u32::MAX),
             })
         })
         .await
@@ -412,6 +422,12 @@ impl SecondFactors for Database {
                     .execute(conn)?;
                     diesel::delete(
                         mfa_challenges::table.filter(mfa_challenges::user_id.eq(&user_id)),
+                    )
+                    .execute(conn)?;
+                    diesel::delete(passkeys::table.filter(passkeys::user_id.eq(&user_id)))
+                        .execute(conn)?;
+                    diesel::delete(
+                        passkey_ceremonies::table.filter(passkey_ceremonies::user_id.eq(&user_id)),
                     )
                     .execute(conn)?;
                     Ok(Some(super::sessions::revoke_all_of(conn, &user_id, now)?))

@@ -8,6 +8,7 @@ mod listings;
 mod mfa;
 mod migrate;
 mod outage;
+mod passkeys;
 mod principal_cache;
 mod rows;
 pub mod schema;
