@@ -7,7 +7,41 @@ use auth_domain::passkeys::PasskeyPolicy;
 use auth_infra::webauthn::{WebauthnRelyingParty, WebauthnSettings};
 use chrono::TimeDelta;
 
-use super::{invalid, list, ConfigError};
+use super::variable::WhenUnset::{Means, Value};
+use super::variable::{list, optional, trimmed, ttl, Env, Setting, Variable};
+use super::ConfigError;
+
+const WEBAUTHN_RP_ID: Setting<Option<String>> = Setting::new(
+    "WEBAUTHN_RP_ID",
+    Means("the host of PUBLIC_URL; localhost when that is an IP address"),
+    |raw| optional(raw, |id| Ok(id.trim().to_ascii_lowercase())),
+    "passkeys' relying-party id: a domain (browsers refuse IP addresses)",
+);
+const WEBAUTHN_RP_NAME: Setting<String> = Setting::new(
+    "WEBAUTHN_RP_NAME",
+    Value("auth-server"),
+    trimmed,
+    "the relying party's name that authenticators show",
+);
+const WEBAUTHN_ORIGINS: Setting<Vec<String>> = Setting::new(
+    "WEBAUTHN_ORIGINS",
+    Means("the origin of PUBLIC_URL"),
+    |raw| Ok(list(raw).map(|o| o.trim_end_matches('/').to_owned()).collect()),
+    "comma-separated origins (scheme://host[:port]) whose pages may use passkeys, each on the RP ID or a subdomain of it",
+);
+const WEBAUTHN_CHALLENGE_TTL: Setting<TimeDelta> = Setting::new(
+    "WEBAUTHN_CHALLENGE_TTL",
+    Value("5m"),
+    ttl,
+    "lifetime of a passkey ceremony (its challenge)",
+);
+
+pub const VARIABLES: &[Variable] = &[
+    WEBAUTHN_RP_ID.variable,
+    WEBAUTHN_RP_NAME.variable,
+    WEBAUTHN_ORIGINS.variable,
+    WEBAUTHN_CHALLENGE_TTL.variable,
+];
 
 #[derive(Debug, Clone)]
 pub struct PasskeyConfig {
@@ -19,7 +53,7 @@ impl PasskeyConfig {
     /// The relying party (its settings were checked when read).
     pub fn relying_party(&self) -> Result<WebauthnRelyingParty, ConfigError> {
         WebauthnRelyingParty::new(&self.relying_party)
-            .map_err(|message| invalid("WEBAUTHN_ORIGINS", message))
+            .map_err(|message| WEBAUTHN_ORIGINS.refuse(message))
     }
 }
 
@@ -56,28 +90,20 @@ fn is_ip(host: &str) -> bool {
 }
 
 /// Reads the passkey settings; `public_url` is `PUBLIC_URL`, checked already.
-pub fn read(
-    get: &dyn Fn(&str) -> Option<String>,
-    ttl: &dyn Fn(&'static str, &str) -> Result<TimeDelta, ConfigError>,
-    public_url: &str,
-) -> Result<PasskeyConfig, ConfigError> {
+pub(super) fn read(env: &Env, public_url: &str) -> Result<PasskeyConfig, ConfigError> {
     let public_origin = origin_of(public_url);
     let public_host = host_of(&public_origin);
-    // Browsers refuse an IP address as RP ID: `localhost` then (development).
-    let rp_id = match get("WEBAUTHN_RP_ID") {
-        Some(id) => id.trim().to_ascii_lowercase(),
+    let rp_id = match WEBAUTHN_RP_ID.read(env)? {
+        Some(id) => id,
         None if is_ip(&public_host) => "localhost".to_owned(),
         None => public_host.to_ascii_lowercase(),
     };
     if rp_id.is_empty() || is_ip(&rp_id) || rp_id.contains(['/', ':', ' ']) {
-        return Err(invalid(
-            "WEBAUTHN_RP_ID",
-            format!("{rp_id:?} is not a domain name (browsers refuse IP addresses)"),
-        ));
+        return Err(WEBAUTHN_RP_ID.refuse(format!(
+            "{rp_id:?} is not a domain name (browsers refuse IP addresses)"
+        )));
     }
-    let mut origins: Vec<String> = list(get("WEBAUTHN_ORIGINS"))
-        .map(|origin| origin.trim_end_matches('/').to_owned())
-        .collect();
+    let mut origins = WEBAUTHN_ORIGINS.read(env)?;
     if origins.is_empty() {
         // The origin of PUBLIC_URL; an IP host cannot carry the RP ID, so the same origin on
         // `localhost` stands in for it.
@@ -87,25 +113,22 @@ pub fn read(
             public_origin
         });
     }
-    let challenge_ttl = ttl("WEBAUTHN_CHALLENGE_TTL", "5m")?;
+    let challenge_ttl = WEBAUTHN_CHALLENGE_TTL.read(env)?;
     let relying_party = WebauthnSettings {
         rp_id,
-        rp_name: get("WEBAUTHN_RP_NAME")
-            .map(|name| name.trim().to_owned())
-            .unwrap_or_else(|| "auth-server".to_owned()),
+        rp_name: WEBAUTHN_RP_NAME.read(env)?,
         origins,
         challenge_ttl: challenge_ttl
             .to_std()
-            .map_err(|_| invalid("WEBAUTHN_CHALLENGE_TTL", "must be positive"))?,
+            .map_err(|_| WEBAUTHN_CHALLENGE_TTL.refuse("must be positive"))?,
     };
     // Checked now, so a bad origin stops the server at start with one line.
     WebauthnRelyingParty::new(&relying_party).map_err(|message| {
-        let variable = if get("WEBAUTHN_ORIGINS").is_some() {
-            "WEBAUTHN_ORIGINS"
+        if WEBAUTHN_ORIGINS.is_set(env) {
+            WEBAUTHN_ORIGINS.refuse(message)
         } else {
-            "WEBAUTHN_RP_ID"
-        };
-        invalid(variable, message)
+            WEBAUTHN_RP_ID.refuse(message)
+        }
     })?;
     Ok(PasskeyConfig {
         policy: PasskeyPolicy { challenge_ttl },
@@ -124,9 +147,8 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let get = |name: &str| env.get(name).cloned();
-        let ttl = |_: &'static str, _: &str| Ok(TimeDelta::minutes(5));
-        read(&get, &ttl, public_url)
+        let lookup = |name: &str| env.get(name).cloned();
+        read(&Env::new(&lookup), public_url)
     }
 
     #[test]

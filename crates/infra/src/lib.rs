@@ -11,6 +11,8 @@ pub mod password;
 // Issue "Account lifecycle": mail adapters and one-time secrets.
 pub mod mail;
 pub mod secrets;
+// Keys generated beside a SQLite database.
+pub mod secret_file;
 #[cfg(feature = "testing")]
 pub mod smtp_sink;
 #[cfg(feature = "testing")]

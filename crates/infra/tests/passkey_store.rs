@@ -12,51 +12,17 @@ use auth_domain::ports::passkeys::{
     PasskeyUse, StoredPasskey,
 };
 use auth_domain::ports::UserRepository;
-use auth_domain::{AccountKind, Email, NewUser, PasswordHash, User};
+use auth_domain::User;
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Database, DatabaseOptions};
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use auth_infra::Database;
+use chrono::TimeDelta;
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-    };
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-fn store(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).expect("store")
-}
+mod support;
+use support::{connect as store, now, on_both_databases, stored, user_with_hash, PLACEHOLDER_HASH};
 
 async fn new_user(store: &Database, email: &str, password: bool) -> User {
-    let hash = if password { "$2b$04$hash" } else { "" };
-    let user = User::register(
-        Email::parse(email).unwrap(),
-        NewUser::default(),
-        PasswordHash::new(hash.into()),
-        AccountKind::Regular,
-        now(),
-    );
-    store.insert(&user).await.unwrap();
-    user
+    let hash = if password { PLACEHOLDER_HASH } else { "" };
+    stored(store, user_with_hash(email, hash)).await
 }
 
 fn passkey(user: &User, credential_id: &[u8]) -> StoredPasskey {

@@ -133,7 +133,7 @@ impl PasskeyStore for Database {
             created_at: now,
             last_used_at: None,
         };
-        let code_rows = super::mfa::code_rows(&user_id, codes, now);
+        let code_rows = super::mfa::recovery_codes::code_rows(&user_id, codes, now);
         let outcome = self
             .run(move |conn| {
                 let decided = conn.transaction::<_, StoreError, _>(|conn| {
@@ -173,7 +173,7 @@ impl PasskeyStore for Database {
                             recovery_codes::table.filter(recovery_codes::user_id.eq(&user_id)),
                         )
                         .execute(conn)?;
-                        super::mfa::insert_codes(conn, &code_rows)?;
+                        super::mfa::recovery_codes::insert_codes(conn, &code_rows)?;
                     }
                     Ok(PasskeyAdded::Added {
                         recovery_codes: !had_factor,
