@@ -71,8 +71,7 @@ impl SecondFactors for Database {
                     diesel::delete(passkeys::table.filter(passkeys::user_id.eq(&user_id)))
                         .execute(conn)?;
                     diesel::delete(
-                        passkey_ceremonies::table
-                            .filter(passkey_ceremonies::user_id.eq(&user_id)),
+                        passkey_ceremonies::table.filter(passkey_ceremonies::user_id.eq(&user_id)),
                     )
                     .execute(conn)?;
                     Ok(Some(crate::db::sessions::revoke_all_of(

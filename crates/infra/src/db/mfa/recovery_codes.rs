@@ -37,7 +37,10 @@ pub(in crate::db) fn code_rows(
 }
 
 /// One insert per code: batch inserts are not available on both backends at once.
-pub(in crate::db) fn insert_codes(conn: &mut AnyConnection, rows: &[RecoveryCodeRow]) -> QueryResult<()> {
+pub(in crate::db) fn insert_codes(
+    conn: &mut AnyConnection,
+    rows: &[RecoveryCodeRow],
+) -> QueryResult<()> {
     for row in rows {
         diesel::insert_into(recovery_codes::table)
             .values(row)
