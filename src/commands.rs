@@ -3,7 +3,7 @@
 
 use auth_domain::service::RegisterError;
 use auth_domain::user::AccountKind;
-use auth_domain::{Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username};
+use auth_domain::{Email, NewUser, Password, User, Username};
 
 use crate::{assemble, Config, StartError};
 

@@ -35,4 +35,6 @@ mod throttle_keys;
 mod throttling;
 // Second factors.
 mod mfa;
+// Passkeys.
+mod passkeys;
 mod token_hardening;

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod hardening;
 pub mod listing;
 pub mod middleware;
+mod reauth;
 pub mod refused_body;
 mod validation;
 
@@ -27,6 +28,7 @@ pub mod auth;
 pub mod keys;
 pub mod mfa;
 pub mod ops;
+pub mod passkeys;
 pub mod recovery;
 pub mod sessions;
 
@@ -43,6 +45,7 @@ use actix_web::{web, Scope};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
 use auth_domain::mfa::MfaService;
+use auth_domain::passkeys::PasskeyService;
 use auth_domain::ports::Readiness;
 use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
@@ -109,6 +112,8 @@ pub struct AuthApi {
     pub recovery: RecoveryService,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: MfaService,
+    /// Passkeys (issue "Passkeys").
+    pub passkeys: PasskeyService,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
@@ -152,6 +157,7 @@ pub fn scope(
         .configure(admin::routes)
         .configure(recovery::routes)
         .configure(mfa::routes)
+        .configure(passkeys::routes)
         .configure(keys::routes)
         .configure(ops::routes)
         .configure(openapi::routes)

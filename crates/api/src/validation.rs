@@ -2,6 +2,7 @@
 
 use auth_domain::ValueError;
 use chrono::{NaiveDate, SecondsFormat, Utc};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, FieldError};
 
@@ -68,4 +69,18 @@ pub(crate) fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
         return Err(ValueError("must not be in the future".into()));
     }
     Ok(date)
+}
+
+/// A required non-empty string field.
+pub(crate) fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
+    match body.get(field) {
+        Some(Value::String(value)) if !value.trim().is_empty() => Ok(value.clone()),
+        Some(Value::String(_)) => Err(invalid(field, "must not be empty")),
+        Some(_) => Err(invalid(field, "must be a string")),
+        None => Err(invalid(field, "is required")),
+    }
+}
+
+pub(crate) fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::validation(vec![FieldError::new(field, message)])
 }

@@ -98,15 +98,19 @@ pub enum SecurityNotice {
     RecoveryCodesRenewed,
     RecoveryCodeUsed,
     SecondFactorsReset,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl SecurityNotice {
-    const ALL: [SecurityNotice; 5] = [
+    const ALL: [SecurityNotice; 7] = [
         SecurityNotice::TotpEnabled,
         SecurityNotice::TotpDisabled,
         SecurityNotice::RecoveryCodesRenewed,
         SecurityNotice::RecoveryCodeUsed,
         SecurityNotice::SecondFactorsReset,
+        SecurityNotice::PasskeyAdded,
+        SecurityNotice::PasskeyRemoved,
     ];
 
     /// The outbox kind.
@@ -117,6 +121,8 @@ impl SecurityNotice {
             SecurityNotice::RecoveryCodesRenewed => "notice_recovery_codes_renewed",
             SecurityNotice::RecoveryCodeUsed => "notice_recovery_code_used",
             SecurityNotice::SecondFactorsReset => "notice_mfa_reset",
+            SecurityNotice::PasskeyAdded => "notice_passkey_added",
+            SecurityNotice::PasskeyRemoved => "notice_passkey_removed",
         }
     }
 
@@ -146,6 +152,14 @@ impl SecurityNotice {
             SecurityNotice::SecondFactorsReset => (
                 "Your second factors were removed",
                 "An administrator removed every second factor of your account and ended its sessions.",
+            ),
+            SecurityNotice::PasskeyAdded => (
+                "A passkey was added",
+                "A passkey was added to your account: it logs in without a password, and is a second factor.",
+            ),
+            SecurityNotice::PasskeyRemoved => (
+                "A passkey was removed",
+                "A passkey was removed from your account; it no longer logs in.",
             ),
         };
         MailMessage {

@@ -2,9 +2,11 @@
 
 mod client;
 mod mfa;
+mod passkeys;
 
 pub use client::*;
 pub use mfa::*;
+pub use passkeys::*;
 
 use std::collections::HashMap;
 

@@ -3,9 +3,7 @@
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::HttpResponse;
 use auth_domain::user::NewUser;
-use auth_domain::{
-    Email, Password, PasswordPolicy, PersonName, PolicyContext, TokenPair, Username,
-};
+use auth_domain::{Email, Password, PersonName, TokenPair, Username};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
@@ -159,4 +157,12 @@ fn bearer_schema() -> impl Into<RefOr<Schema>> {
 #[derive(Serialize, ToSchema)]
 pub struct MessageOut {
     pub message: String,
+}
+
+/// An answer that carries a secret: never stored by a cache.
+pub fn secret_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
 }

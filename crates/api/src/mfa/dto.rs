@@ -1,75 +1,27 @@
 //! The JSON shapes of the second-factor routes, and reading their bodies.
-
-use std::future::{ready, Future};
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
 use auth_domain::mfa::{MfaChallengeIssued, MfaStatus, RecoveryCode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, FieldError};
-use crate::extract::JsonBody;
-
-/// The body of a route that adds or removes a way to log in. Read whole (so the password is
-/// checked before anything else of it), and an empty body is an empty object: a DELETE sent
-/// without a body is answered 403 `reauthentication_required`, like one without `password`.
-#[derive(Debug, Default)]
-pub struct ReauthBody(pub Map<String, Value>);
-
-impl ReauthBody {
-    /// `password`, when it is a string.
-    pub fn password(&self) -> Option<&str> {
-        self.0.get("password").and_then(Value::as_str)
-    }
+use crate::validation::required_string;
+/// The second factor given at `POST /login/mfa`.
+pub enum SecondFactor {
+    /// A TOTP or recovery code.
+    Code(String),
+    /// A passkey assertion (JSON text), answering `POST /login/mfa/passkey-options`.
+    Passkey(String),
 }
 
-impl FromRequest for ReauthBody {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let empty = req.headers().get(header::CONTENT_TYPE).is_none()
-            && req
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .is_none_or(|length| length.trim() == "0")
-            && req.headers().get(header::TRANSFER_ENCODING).is_none();
-        if empty {
-            return Box::pin(ready(Ok(Self::default())));
-        }
-        let body = JsonBody::<Map<String, Value>>::from_request(req, payload);
-        Box::pin(async move { body.await.map(|JsonBody(map)| Self(map)) })
-    }
-}
-
-/// A required non-empty string field.
-pub fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
-    match body.get(field) {
-        Some(Value::String(value)) if !value.trim().is_empty() => Ok(value.clone()),
-        Some(Value::String(_)) => Err(invalid(field, "must not be empty")),
-        Some(_) => Err(invalid(field, "must be a string")),
-        None => Err(invalid(field, "is required")),
-    }
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::validation(vec![FieldError::new(field, message)])
-}
-
-/// `POST /login/mfa`: the pending login's token and a code.
+/// `POST /login/mfa`: the pending login's token and a code or a passkey assertion.
 pub struct MfaLogin {
     pub mfa_token: String,
-    pub code: String,
+    pub factor: SecondFactor,
 }
 
 impl MfaLogin {
-    /// `{mfa_token, code}`; `credential` (a passkey assertion) is for the passkeys issue, and
-    /// never together with `code`.
+    /// `{mfa_token, code}` or `{mfa_token, credential}`, never both.
     pub fn read(body: &Map<String, Value>) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
         let mfa_token = required_string(body, "mfa_token");
@@ -84,15 +36,15 @@ impl MfaLogin {
                 ));
                 None
             }
-            (None, Some(_)) => {
-                errors.push(FieldError::new(
-                    "credential",
-                    "passkeys are not available on this server: give a code",
-                ));
-                None
-            }
+            (None, Some(_)) => match crate::passkeys::dto::required_credential(body) {
+                Ok(credential) => Some(SecondFactor::Passkey(credential)),
+                Err(error) => {
+                    errors.extend(error.field_errors().iter().cloned());
+                    None
+                }
+            },
             (_, None) => match required_string(body, "code") {
-                Ok(code) => Some(code),
+                Ok(code) => Some(SecondFactor::Code(code)),
                 Err(error) => {
                     errors.extend(error.field_errors().iter().cloned());
                     None
@@ -100,7 +52,7 @@ impl MfaLogin {
             },
         };
         match (mfa_token, code) {
-            (Ok(mfa_token), Some(code)) if errors.is_empty() => Ok(Self { mfa_token, code }),
+            (Ok(mfa_token), Some(factor)) if errors.is_empty() => Ok(Self { mfa_token, factor }),
             _ => Err(ApiError::validation(errors)),
         }
     }
@@ -113,8 +65,12 @@ pub struct MfaLoginBody {
     /// From the `mfa_required` answer of `POST /login`.
     mfa_token: String,
     /// A TOTP code (6 digits) or a recovery code (`xxxx-xxxx-xxxx`; case, spaces and hyphens
-    /// do not matter).
-    code: String,
+    /// do not matter). Either this or `credential`.
+    code: Option<String>,
+    /// A passkey assertion (`AuthenticationResponseJSON`) answering
+    /// `POST /login/mfa/passkey-options`. Either this or `code`.
+    #[schema(value_type = Object)]
+    credential: Option<serde_json::Value>,
 }
 
 /// The routes that need the current password (re-authentication).

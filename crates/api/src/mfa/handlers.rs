@@ -1,31 +1,23 @@
 //! Handlers of the second-factor routes. Every route that adds or removes a way to log in
 //! re-authenticates first (right after the bearer token, before the rest of the body is read).
-
-use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth_domain::{Principal, UserId};
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::dto::{
-    qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut, TotpEnrolmentOut,
+    qr_svg, MfaLogin, MfaStatusOut, RecoveryCodesOut, SecondFactor, TotpEnrolmentOut,
 };
 use crate::admin::Admin;
+use crate::auth::secret_response;
 use crate::auth::{token_body, token_response, TokenPairOut};
 use crate::client_addr::client_info;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
 use crate::mfa::dto::{CodeBody, DisableTotpBody, MfaLoginBody, PasswordBody};
 use crate::ops::metrics_of;
+use crate::reauth::{reauthenticate, ReauthBody};
+use crate::validation::required_string;
 use crate::Api;
-
-/// An answer that carries a secret: never stored by a cache.
-fn secret_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(body)
-}
 
 fn record_change(req: &HttpRequest, change: &str) {
     if let Some(metrics) = metrics_of(req) {
@@ -78,10 +70,7 @@ pub async fn enrol_totp(
     body: ReauthBody,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req);
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client)
-        .await?;
+    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let enrolment = api.mfa.enrol_totp(&principal, &proof).await?;
     let body = TotpEnrolmentOut {
         secret: enrolment.secret.base32(),
@@ -152,10 +141,7 @@ pub async fn disable_totp(
     body: ReauthBody,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req);
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client)
-        .await?;
+    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let code = required_string(&body.0, "code")?;
     api.mfa
         .disable_totp(&principal, &proof, &code, &client)
@@ -189,10 +175,7 @@ pub async fn regenerate_codes(
     body: ReauthBody,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req);
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client)
-        .await?;
+    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let codes = api
         .mfa
         .regenerate_codes(&principal, &proof, &client)
@@ -211,9 +194,9 @@ pub async fn regenerate_codes(
     responses(
         (status = 200, description = "A token pair, as `/login`; `Cache-Control: no-store`", body = TokenPairOut),
         (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`invalid_mfa_code` (a wrong code: one failure on the login throttle and on the token, dead after 5) | `invalid_token` (unknown, spent, expired or dead mfa_token); both with `WWW-Authenticate: Bearer`", body = ErrorBody),
+        (status = 401, description = "`invalid_mfa_code` (a wrong code or a refused passkey assertion: one failure on the login throttle and on the token, dead after 5) | `invalid_token` (unknown, spent, expired or dead mfa_token); both with `WWW-Authenticate: Bearer`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: mfa_token or code missing or not strings, or both code and credential", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: mfa_token missing, neither or both of code and credential, or a malformed credential", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: the login is throttled; the code was not checked", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
         (status = 500, description = "`internal_error`", body = ErrorBody),
@@ -226,22 +209,32 @@ pub async fn login_mfa(
     JsonBody(body): JsonBody<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let login = MfaLogin::read(&body)?;
-    let outcome = api
-        .mfa
-        .complete_login(&login.mfa_token, &login.code, &client_info(&req))
-        .await
-        .inspect_err(|error| {
-            log::info!("second-factor login refused: {error}");
-            if let Some(metrics) = metrics_of(&req) {
-                let outcome = match error {
-                    auth_domain::mfa::MfaLoginError::InvalidCode => "wrong_code",
-                    auth_domain::mfa::MfaLoginError::InvalidToken => "invalid_token",
-                    auth_domain::mfa::MfaLoginError::TooManyAttempts { .. } => "throttled",
-                    auth_domain::mfa::MfaLoginError::Fault(_) => return,
-                };
-                metrics.mfa().record_login(outcome);
-            }
-        })?;
+    let client = client_info(&req);
+    let outcome = match &login.factor {
+        SecondFactor::Code(code) => {
+            api.mfa
+                .complete_login(&login.mfa_token, code, &client)
+                .await
+        }
+        SecondFactor::Passkey(credential) => {
+            api.passkeys
+                .complete_second_factor(&login.mfa_token, credential, &client)
+                .await
+        }
+    };
+    let outcome = outcome.inspect_err(|error| {
+        log::info!("second-factor login refused: {error}");
+        if let Some(metrics) = metrics_of(&req) {
+            let outcome = match error {
+                auth_domain::mfa::MfaLoginError::InvalidCode => "wrong_code",
+                auth_domain::mfa::MfaLoginError::InvalidToken => "invalid_token",
+                auth_domain::mfa::MfaLoginError::TooManyAttempts { .. } => "throttled",
+                auth_domain::mfa::MfaLoginError::MalformedCredential(_) => "malformed",
+                auth_domain::mfa::MfaLoginError::Fault(_) => return,
+            };
+            metrics.mfa().record_login(outcome);
+        }
+    })?;
     if let Some(metrics) = metrics_of(&req) {
         metrics.mfa().record_login("succeeded");
         metrics.record_login_success();

@@ -14,7 +14,9 @@ use utoipa::{Modify, OpenApi};
 mod html;
 
 use crate::error::{ApiError, ErrorBody, FieldError};
-use crate::{account, admin, auth, keys, mfa, ops, recovery, sessions, ApiSettings, AuthApi};
+use crate::{
+    account, admin, auth, keys, mfa, ops, passkeys, recovery, sessions, ApiSettings, AuthApi,
+};
 pub use html::render_html;
 
 /// The document of every route in [`crate::scope`].
@@ -77,6 +79,7 @@ pub fn assembled() -> utoipa::openapi::OpenApi {
         .merge_from(keys::KeysDoc::openapi())
         .merge_from(ops::OpsDoc::openapi())
         .merge_from(mfa::MfaDoc::openapi())
+        .merge_from(passkeys::PasskeysDoc::openapi())
 }
 
 /// Registers `GET /openapi.json` and `GET /docs`.

@@ -6,6 +6,7 @@
 mod audit;
 mod mail;
 pub mod mfa;
+pub mod passkeys;
 mod passwords;
 mod recovery;
 mod sessions;
