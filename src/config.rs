@@ -21,6 +21,7 @@ mod database;
 mod http;
 pub mod mail;
 pub mod mfa;
+pub mod passkeys;
 mod passwords;
 pub mod server;
 mod throttle;
@@ -42,6 +43,7 @@ pub const GROUPS: &[&[Variable]] = &[
     throttle::VARIABLES,
     mail::VARIABLES,
     mfa::VARIABLES,
+    passkeys::VARIABLES,
 ];
 
 /// Every variable the server reads, with its default and meaning.
@@ -98,6 +100,8 @@ pub struct Config {
     pub public_key_files: Vec<PathBuf>,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: mfa::MfaConfig,
+    /// Passkeys (issue "Passkeys").
+    pub passkeys: passkeys::PasskeyConfig,
 }
 
 impl Config {
@@ -113,6 +117,7 @@ impl Config {
         let mail = mail::read(&env)?;
         let mfa = mfa::read(&env, &database_url)?;
         api.require_mfa_for_admins = mfa.require_for_admins;
+        let passkeys = passkeys::read(&env, &mail.recovery.public_url)?;
         Ok(Self {
             database_url,
             database,
@@ -137,6 +142,7 @@ impl Config {
             private_key_file: tokens.private_key_file,
             public_key_files: tokens.public_key_files,
             mfa,
+            passkeys,
         })
     }
 

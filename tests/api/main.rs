@@ -37,4 +37,7 @@ mod throttling;
 // Second factors.
 mod mfa;
 mod mfa_support;
+// Passkeys.
+mod passkey_support;
+mod passkeys;
 mod token_hardening;

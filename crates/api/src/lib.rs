@@ -21,6 +21,7 @@ pub mod mfa;
 pub mod middleware;
 pub mod observability;
 pub mod openapi;
+pub mod passkeys;
 pub mod recovery;
 pub mod refused_body;
 pub mod well_known;
@@ -35,6 +36,7 @@ use actix_web::{web, Scope};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
 use auth_domain::mfa::MfaService;
+use auth_domain::passkeys::PasskeyService;
 use auth_domain::ports::Readiness;
 use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
@@ -98,6 +100,8 @@ pub struct AuthApi {
     pub recovery: RecoveryService,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: MfaService,
+    /// Passkeys (issue "Passkeys").
+    pub passkeys: PasskeyService,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
@@ -185,6 +189,7 @@ pub fn scope(
         .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
         .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
         .configure(mfa::routes)
+        .configure(passkeys::routes)
         .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
         .service(web::resource("/metrics").get(observability::metrics))
         .service(web::resource("/openapi.json").get(openapi::openapi_json))

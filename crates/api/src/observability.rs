@@ -93,6 +93,7 @@ pub struct Metrics {
     cache_listening: IntGauge,
     cache_probe: Option<SessionCacheProbe>,
     mfa: crate::mfa::metrics::MfaMetrics,
+    passkeys: crate::passkeys::metrics::PasskeyMetrics,
 }
 
 /// Latency buckets (seconds): from half a millisecond (a cached check) to ten seconds (a
@@ -169,6 +170,7 @@ impl Metrics {
                 "1 while the session cache's invalidation listener listens (else it is bypassed)",
             )?,
             mfa: crate::mfa::metrics::MfaMetrics::new(&registry)?,
+            passkeys: crate::passkeys::metrics::PasskeyMetrics::new(&registry)?,
             registry,
             requests,
             latency,
@@ -247,6 +249,11 @@ impl Metrics {
     /// The second-factor metrics (`mfa_*`).
     pub fn mfa(&self) -> &crate::mfa::metrics::MfaMetrics {
         &self.mfa
+    }
+
+    /// The passkey metrics (`passkey_*`).
+    pub fn passkeys(&self) -> &crate::passkeys::metrics::PasskeyMetrics {
+        &self.passkeys
     }
 
     pub fn record_refresh_reuse(&self) {

@@ -137,7 +137,7 @@ pub struct ErrorBody {
     /// `invalid_credentials`, `email_taken`, `username_taken`, `forbidden`, `last_admin`,
     /// `too_many_attempts`, `service_unavailable`, `internal_error`; with second factors
     /// `reauthentication_required`, `mfa_required`, `mfa_already_enabled`, `mfa_not_enabled`,
-    /// `invalid_mfa_code`, `conflict`.
+    /// `invalid_mfa_code`, `conflict`; with passkeys `invalid_credential`, `last_login_method`.
     pub code: String,
     /// Present on `validation_failed` only: every invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -250,8 +250,11 @@ pub struct StatusOut {
 /// The document as this server is configured: token key names, the auth header, and the
 /// prefix the routes are mounted under (`base`, `""` at the root).
 pub fn document(settings: &ApiSettings, base: &str) -> Result<Value, serde_json::Error> {
-    let mut doc =
-        serde_json::to_value(ApiDoc::openapi().merge_from(crate::mfa::MfaDoc::openapi()))?;
+    let mut doc = serde_json::to_value(
+        ApiDoc::openapi()
+            .merge_from(crate::mfa::MfaDoc::openapi())
+            .merge_from(crate::passkeys::PasskeysDoc::openapi()),
+    )?;
     let renames = [
         (
             "TokenPairOut",

@@ -10,6 +10,7 @@ mod listings;
 mod mfa;
 mod migrate;
 mod outage;
+mod passkeys;
 mod pool;
 mod principal_cache;
 mod rows;
