@@ -1,5 +1,5 @@
 //! Passkeys end to end (issue "Passkeys"), with the software authenticator of
-//! `passkey_support`: registration (options unwrapped, resident key and user verification
+//! `support::passkeys`: registration (options unwrapped, resident key and user verification
 //! required, existing credentials excluded), the passwordless login, the second factor after
 //! a password, re-authentication with a passkey, every refusal alike, the last way to log in,
 //! and a ceremony begun on one instance finished on another.
@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::on_both_databases;
+use crate::support::begin_registration;
 use crate::support::{add_passkey, add_with_password, login_options, passkey_login, Authenticator};
 use crate::support::{assert_bearer_challenge, assert_error, Db, TestApp};
 use crate::support::{claims_of, delete_with};
@@ -43,17 +44,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     )
     .await;
     assert_error(refused, 403, "reauthentication_required").await;
-    let begun = json_of(
-        post(
-            &app,
-            "/users/me/passkeys/registration",
-            &pair.access,
-            &json!({"password": PASSWORD}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let begun = begin_registration(&app, &pair).await;
     let options = &begun["options"];
     assert!(options.get("publicKey").is_none(), "{options}");
     assert_eq!(options["rp"]["id"], "localhost");
@@ -80,17 +71,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     assert_error(malformed, 422, "validation_failed").await;
     laptop.origin = "https://evil.example".into();
     let wrong_origin = {
-        let begun = json_of(
-            post(
-                &app,
-                "/users/me/passkeys/registration",
-                &pair.access,
-                &json!({"password": PASSWORD}),
-            )
-            .await,
-            200,
-        )
-        .await;
+        let begun = begin_registration(&app, &pair).await;
         let credential = laptop.register(&begun["options"]);
         post(
             &app,
@@ -107,17 +88,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     // The first passkey: 201, recovery codes, no-store; the account has a second factor.
     laptop.origin = crate::support::ORIGIN.into();
     let response = {
-        let begun = json_of(
-            post(
-                &app,
-                "/users/me/passkeys/registration",
-                &pair.access,
-                &json!({"password": PASSWORD}),
-            )
-            .await,
-            200,
-        )
-        .await;
+        let begun = begin_registration(&app, &pair).await;
         let credential = laptop.register(&begun["options"]);
         post(
             &app,
@@ -141,17 +112,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     );
 
     // The second: the first is excluded, and no new codes.
-    let begun = json_of(
-        post(
-            &app,
-            "/users/me/passkeys/registration",
-            &pair.access,
-            &json!({"password": PASSWORD}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let begun = begin_registration(&app, &pair).await;
     let excluded = begun["options"]["excludeCredentials"].as_array().unwrap();
     assert_eq!(excluded.len(), 1);
     assert_eq!(excluded[0]["id"], added_credential_id(&laptop));
@@ -441,17 +402,7 @@ async fn a_passwordless_account_keeps_its_last_passkey(db: Db) {
     let mut one = Authenticator::new();
     add_with_password(&app, &pair, &mut one).await;
     // A pending ceremony dies with a password change.
-    let begun = json_of(
-        post(
-            &app,
-            "/users/me/passkeys/registration",
-            &pair.access,
-            &json!({"password": PASSWORD}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let begun = begin_registration(&app, &pair).await;
     let changed = post(
         &app,
         "/users/me/password",

@@ -9,10 +9,10 @@ use auth_domain::Principal;
 use serde_json::{json, Map, Value};
 
 use super::types::{
-    refresh_token_from, token_body, token_response, LoginBody, MessageOut, RefreshBody,
-    RegisterBody, TokenPairOut,
+    refresh_token_from, LoginBody, MessageOut, RefreshBody, RegisterBody, TokenPairOut,
 };
 use crate::account::UserOut;
+use crate::auth::token_pair_response;
 use crate::client_addr::client_info;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
@@ -113,12 +113,7 @@ pub async fn login(
         outcome.user_id,
         outcome.session_id
     );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &outcome.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &outcome.tokens))
 }
 
 /// Refresh: rotates a refresh token. The token presented is spent; presenting a rotated one
@@ -154,11 +149,7 @@ pub async fn refresh(
                 }
             }
         })?;
-    Ok(token_response(token_body(
-        &tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &tokens))
 }
 
 /// The protected home page of the seed.

@@ -166,3 +166,12 @@ pub fn secret_response(status: actix_web::http::StatusCode, body: &impl Serializ
         .insert_header((header::PRAGMA, "no-cache"))
         .json(body)
 }
+
+/// A token pair as `/login` answers it (key names from the settings, `no-store`).
+pub fn token_pair_response(settings: &crate::ApiSettings, tokens: &TokenPair) -> HttpResponse {
+    token_response(token_body(
+        tokens,
+        &settings.access_token_name,
+        &settings.refresh_token_name,
+    ))
+}

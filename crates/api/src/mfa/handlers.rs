@@ -9,7 +9,8 @@ use super::dto::{
 };
 use crate::admin::Admin;
 use crate::auth::secret_response;
-use crate::auth::{token_body, token_response, TokenPairOut};
+use crate::auth::token_pair_response;
+use crate::auth::TokenPairOut;
 use crate::client_addr::client_info;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
@@ -244,12 +245,7 @@ pub async fn login_mfa(
         outcome.user_id,
         outcome.session_id
     );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &outcome.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &outcome.tokens))
 }
 
 /// Removes every second factor of a user (TOTP, recovery codes, passkeys) and ends their

@@ -14,7 +14,8 @@ use super::dto::{
 };
 use super::error::no_such_passkey;
 use crate::auth::secret_response;
-use crate::auth::{token_body, token_response, TokenPairOut};
+use crate::auth::token_pair_response;
+use crate::auth::TokenPairOut;
 use crate::client_addr::client_info;
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::extract::JsonBody;
@@ -271,12 +272,7 @@ pub async fn login(
         outcome.user_id,
         outcome.session_id
     );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &outcome.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &outcome.tokens))
 }
 
 /// The request options for the passkeys of a login waiting for its second factor.
