@@ -27,6 +27,7 @@ use ipnet::IpNet;
 mod database;
 use database::database_settings;
 pub mod mfa;
+pub mod oauth;
 
 /// Every variable the server reads, with its default and meaning (printed by `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
@@ -86,6 +87,9 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("MFA_TOKEN_TTL", "5m", "lifetime of the mfa_token of a login waiting for its second factor"),
     ("REAUTH_MAX_AGE", "5m", "how recent a login re-authenticates an account without a password"),
     ("REQUIRE_MFA_FOR_ADMINS", "false", "administration routes answer 403 mfa_required to a login without a second factor"),
+    ("OAUTH_PROVIDERS", "(none)", "social login: comma-separated provider names (github selects GitHub's flavour); each has OAUTH_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _SCOPES, _DISPLAY_NAME, _TRUST_EMAIL"),
+    ("OAUTH_REDIRECT_ALLOWLIST", "(none)", "comma-separated app URLs the browser may be sent back to (exact origin, path by whole segments)"),
+    ("OAUTH_HTTP_TIMEOUT", "10s", "longest wait for any request to a login provider"),
 ];
 
 /// A configuration value that cannot be used.
@@ -164,6 +168,8 @@ pub struct Config {
     pub public_key_files: Vec<PathBuf>,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: mfa::MfaConfig,
+    /// Social login (issue "Social login").
+    pub oauth: oauth::OAuthConfig,
 }
 
 /// The non-empty entries of a comma-separated list.
@@ -490,6 +496,7 @@ impl Config {
         };
 
         let mfa = mfa::read(&get, &ttl, &database_url)?;
+        let oauth = oauth::read(&get)?;
 
         Ok(Self {
             database_url,
@@ -527,6 +534,7 @@ impl Config {
             private_key_file,
             public_key_files,
             mfa,
+            oauth,
         })
     }
 

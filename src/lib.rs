@@ -4,6 +4,7 @@
 //! [`Application::build`] on a free port.
 
 pub mod config;
+mod social_login;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -99,6 +100,8 @@ pub struct Components {
     pub throttle: Throttle,
     /// The per-address budget of anonymous ceremony starts (`CEREMONY_MAX_PER_ADDRESS`).
     pub ceremonies: AddressBudget,
+    /// Social login, when providers are configured.
+    pub oauth: Option<auth_api::oauth::OAuthApi>,
 }
 
 /// The scope of the ceremony budget's keys (`ceremony:<address>`).
@@ -173,12 +176,23 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
             challenges: store.clone() as Arc<dyn MfaChallengeStore>,
             keeper: data_key as Arc<dyn SecretKeeper>,
             outbox: outbox.clone(),
-            audit,
+            audit: audit.clone(),
             clock: clock.clone(),
         },
         service.clone(),
         config.mfa.policy.clone(),
     );
+    let oauth = social_login::assemble(
+        config,
+        social_login::Parts {
+            store: store.clone(),
+            service: service.clone(),
+            clock: clock.clone(),
+            outbox: outbox.clone(),
+            audit,
+            ceremonies: ceremonies.clone(),
+        },
+    )?;
     let recovery = RecoveryService::new(
         RecoveryPorts {
             users,
@@ -209,6 +223,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         jwks,
         throttle,
         ceremonies,
+        oauth,
     })
 }
 
@@ -290,6 +305,7 @@ impl Application {
         let (account, admin) = (components.account.clone(), components.admin.clone());
         let recovery = components.recovery.clone();
         let mfa = components.mfa.clone();
+        let oauth = components.oauth.clone();
         let pool = components.database.clone();
         let cache = components.database.clone();
         let metrics = web::Data::new(
@@ -324,6 +340,7 @@ impl Application {
                 admin: admin.clone(),
                 recovery: recovery.clone(),
                 mfa: mfa.clone(),
+                oauth: oauth.clone(),
             };
             App::new()
                 .app_data(metrics.clone())

@@ -37,4 +37,8 @@ mod throttling;
 // Second factors.
 mod mfa;
 mod mfa_support;
+// Social login.
+mod oauth;
+mod oauth_github;
+mod oauth_support;
 mod token_hardening;

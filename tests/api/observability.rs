@@ -148,9 +148,10 @@ fn concrete(path: &str) -> String {
 
 /// The path of every resource `auth_api::scope` registers, read from its source.
 fn resource_paths() -> BTreeSet<String> {
-    const SCOPES: [&str; 2] = [
+    const SCOPES: [&str; 3] = [
         include_str!("../../crates/api/src/lib.rs"),
         include_str!("../../crates/api/src/mfa/mod.rs"),
+        include_str!("../../crates/api/src/oauth/mod.rs"),
     ];
     SCOPES
         .iter()

@@ -140,6 +140,7 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
         admin: AdminService::new(users, audit, clock),
         recovery,
         mfa,
+        oauth: None,
     };
     Ok((api, worker))
 }

@@ -19,6 +19,7 @@ pub mod hardening;
 pub mod listing;
 pub mod mfa;
 pub mod middleware;
+pub mod oauth;
 pub mod observability;
 pub mod openapi;
 pub mod recovery;
@@ -98,6 +99,8 @@ pub struct AuthApi {
     pub recovery: RecoveryService,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: MfaService,
+    /// Social login (issue "Social login"); `None`: no provider, the routes answer 404.
+    pub oauth: Option<oauth::OAuthApi>,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
@@ -185,6 +188,7 @@ pub fn scope(
         .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
         .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
         .configure(mfa::routes)
+        .configure(oauth::routes)
         .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
         .service(web::resource("/metrics").get(observability::metrics))
         .service(web::resource("/openapi.json").get(openapi::openapi_json))

@@ -93,6 +93,7 @@ pub struct Metrics {
     cache_listening: IntGauge,
     cache_probe: Option<SessionCacheProbe>,
     mfa: crate::mfa::metrics::MfaMetrics,
+    oauth: crate::oauth::metrics::OauthMetrics,
 }
 
 /// Latency buckets (seconds): from half a millisecond (a cached check) to ten seconds (a
@@ -169,6 +170,7 @@ impl Metrics {
                 "1 while the session cache's invalidation listener listens (else it is bypassed)",
             )?,
             mfa: crate::mfa::metrics::MfaMetrics::new(&registry)?,
+            oauth: crate::oauth::metrics::OauthMetrics::new(&registry)?,
             registry,
             requests,
             latency,
@@ -247,6 +249,11 @@ impl Metrics {
     /// The second-factor metrics (`mfa_*`).
     pub fn mfa(&self) -> &crate::mfa::metrics::MfaMetrics {
         &self.mfa
+    }
+
+    /// The social-login metrics (`oauth_*`).
+    pub fn oauth(&self) -> &crate::oauth::metrics::OauthMetrics {
+        &self.oauth
     }
 
     pub fn record_refresh_reuse(&self) {

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod mail_budget;
 pub mod maintenance;
 pub mod mfa;
+pub mod oauth;
 pub mod policy;
 pub mod ports;
 pub mod recovery;

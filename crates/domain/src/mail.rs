@@ -113,15 +113,19 @@ pub enum SecurityNotice {
     RecoveryCodesRenewed,
     RecoveryCodeUsed,
     SecondFactorsReset,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl SecurityNotice {
-    const ALL: [SecurityNotice; 5] = [
+    const ALL: [SecurityNotice; 7] = [
         SecurityNotice::TotpEnabled,
         SecurityNotice::TotpDisabled,
         SecurityNotice::RecoveryCodesRenewed,
         SecurityNotice::RecoveryCodeUsed,
         SecurityNotice::SecondFactorsReset,
+        SecurityNotice::IdentityLinked,
+        SecurityNotice::IdentityUnlinked,
     ];
 
     /// The outbox kind.
@@ -132,6 +136,8 @@ impl SecurityNotice {
             SecurityNotice::RecoveryCodesRenewed => "notice_recovery_codes_renewed",
             SecurityNotice::RecoveryCodeUsed => "notice_recovery_code_used",
             SecurityNotice::SecondFactorsReset => "notice_mfa_reset",
+            SecurityNotice::IdentityLinked => "notice_identity_linked",
+            SecurityNotice::IdentityUnlinked => "notice_identity_unlinked",
         }
     }
 
@@ -161,6 +167,14 @@ impl SecurityNotice {
             SecurityNotice::SecondFactorsReset => (
                 "Your second factors were removed",
                 "An administrator removed every second factor of your account and ended its sessions.",
+            ),
+            SecurityNotice::IdentityLinked => (
+                "A sign-in provider was linked",
+                "An external sign-in (social login) identity was linked to your account: it can now log in with it.",
+            ),
+            SecurityNotice::IdentityUnlinked => (
+                "A sign-in provider was removed",
+                "An external sign-in (social login) identity was removed from your account.",
             ),
         };
         MailMessage {

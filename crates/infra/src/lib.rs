@@ -10,6 +10,8 @@ pub mod jwt;
 pub mod password;
 // Issue "Account lifecycle": mail adapters and one-time secrets.
 pub mod mail;
+// Issue "Social login": the OpenID Connect / GitHub relying party.
+pub mod oidc;
 pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod smtp_sink;

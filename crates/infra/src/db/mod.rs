@@ -3,6 +3,9 @@
 
 mod audit;
 mod email_identity;
+// Issue "Social login": linked identities, started authorizations and login codes.
+mod identities;
+mod oauth_flows;
 mod lifecycle;
 mod listings;
 mod mfa;
