@@ -58,7 +58,10 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigE
             continue;
         }
         if providers.iter().any(|p| &p.name == name) {
-            mistake("OAUTH_PROVIDERS".into(), format!("{name:?} is listed twice"));
+            mistake(
+                "OAUTH_PROVIDERS".into(),
+                format!("{name:?} is listed twice"),
+            );
             continue;
         }
         let var = |suffix: &str| format!("OAUTH_{}_{suffix}", name.to_uppercase());
@@ -66,7 +69,10 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigE
         let github = name == "github";
         let client_id = value("CLIENT_ID").unwrap_or_default();
         if client_id.is_empty() {
-            mistake(var("CLIENT_ID"), "is required (the client id the provider gave)".into());
+            mistake(
+                var("CLIENT_ID"),
+                "is required (the client id the provider gave)".into(),
+            );
         }
         let client_secret = value("CLIENT_SECRET");
         if github && client_secret.is_none() {
@@ -105,13 +111,23 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigE
                 "true" | "1" | "yes" | "on" => true,
                 "false" | "0" | "no" | "off" => false,
                 _ => {
-                    mistake(var("TRUST_EMAIL"), format!("expected true or false, got {raw:?}"));
+                    mistake(
+                        var("TRUST_EMAIL"),
+                        format!("expected true or false, got {raw:?}"),
+                    );
                     false
                 }
             },
         };
         let scopes = value("SCOPES")
-            .unwrap_or_else(|| (if github { GITHUB_SCOPES } else { DEFAULT_SCOPES }).into())
+            .unwrap_or_else(|| {
+                (if github {
+                    GITHUB_SCOPES
+                } else {
+                    DEFAULT_SCOPES
+                })
+                .into()
+            })
             .split([' ', ','])
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
@@ -220,7 +236,10 @@ mod tests {
             "OAUTH_GITHUB_CLIENT_SECRET: is required",
             "OAUTH_REDIRECT_ALLOWLIST: is required",
         ] {
-            assert!(lines.iter().any(|l| l.starts_with(expected)), "{expected} in {text}");
+            assert!(
+                lines.iter().any(|l| l.starts_with(expected)),
+                "{expected} in {text}"
+            );
         }
     }
 

@@ -31,7 +31,15 @@ async fn me(app: &TestApp, tokens: &Value) -> Value {
 
 async fn a_new_account_then_a_second_login_and_the_single_use_login_code(db: Db) {
     let (app, _mail) = spawn(db, &[]).await;
-    let providers = json_of(app.client.get(app.url("/oauth/providers")).send().await.unwrap(), 200).await;
+    let providers = json_of(
+        app.client
+            .get(app.url("/oauth/providers"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(
         providers,
         json!({"items": [{"name": "corp", "display_name": "Corp"},
@@ -45,10 +53,23 @@ async fn a_new_account_then_a_second_login_and_the_single_use_login_code(db: Db)
     let code = back["login_code"].clone();
     // A wrong verifier is refused, and spends the code.
     let other = AppSide::new();
-    assert_error(exchange(&app, &code, &other.verifier).await, 400, "invalid_token").await;
-    assert_error(exchange(&app, &code, &side.verifier).await, 400, "invalid_token").await;
+    assert_error(
+        exchange(&app, &code, &other.verifier).await,
+        400,
+        "invalid_token",
+    )
+    .await;
+    assert_error(
+        exchange(&app, &code, &side.verifier).await,
+        400,
+        "invalid_token",
+    )
+    .await;
     // Nothing was created by that login.
-    assert_eq!(app.execute_sql("DELETE FROM users WHERE email = 'ann@example.com'"), 0);
+    assert_eq!(
+        app.execute_sql("DELETE FROM users WHERE email = 'ann@example.com'"),
+        0
+    );
 
     let tokens = log_in_with(&app, "corp", &ann).await;
     let claims = claims_of(tokens["access_token"].as_str().unwrap());
@@ -57,14 +78,24 @@ async fn a_new_account_then_a_second_login_and_the_single_use_login_code(db: Db)
     assert_eq!(user["email"], "ann@example.com");
     assert_eq!(user["is_verified"], true);
     assert_eq!(user["first_name"], "Ann");
-    // No password: a password login cannot open it.
-    assert_error(app.login("ann@example.com", "").await, 422, "validation_failed").await;
+    // No password: a password login cannot open it (and is no fault).
+    assert_error(
+        app.login("ann@example.com", "any password at all").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
 
     // The second login finds the same account (by the identity, not the email).
     let again = log_in_with(&app, "corp", &person("ann-1", "changed@example.com", false)).await;
     assert_eq!(user_id_of(&again), user["id"].as_str().unwrap());
     let identities = json_of(
-        get(&app, "/users/me/identities", again["access_token"].as_str().unwrap()).await,
+        get(
+            &app,
+            "/users/me/identities",
+            again["access_token"].as_str().unwrap(),
+        )
+        .await,
         200,
     )
     .await;
@@ -76,10 +107,25 @@ async fn a_new_account_then_a_second_login_and_the_single_use_login_code(db: Db)
     // A login_code works once.
     let side = AppSide::new();
     let back = social_login(&app, "corp", &side, &ann).await;
-    assert_eq!(exchange(&app, &back["login_code"], &side.verifier).await.status(), 200);
-    assert_error(exchange(&app, &back["login_code"], &side.verifier).await, 400, "invalid_token").await;
+    assert_eq!(
+        exchange(&app, &back["login_code"], &side.verifier)
+            .await
+            .status(),
+        200
+    );
+    assert_error(
+        exchange(&app, &back["login_code"], &side.verifier).await,
+        400,
+        "invalid_token",
+    )
+    .await;
     // Sessions opened this way are ordinary: refresh works.
-    assert_eq!(app.refresh(again["refresh_token"].as_str().unwrap()).await.status(), 200);
+    assert_eq!(
+        app.refresh(again["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
 }
 
 async fn existing_emails_link_only_for_a_trusted_provider_and_a_verified_account(db: Db) {
@@ -100,9 +146,21 @@ async fn existing_emails_link_only_for_a_trusted_provider_and_a_verified_account
     let tokens = log_in_with(&app, "trusted", &ann).await;
     assert_eq!(user_id_of(&tokens), ann_id);
     // An unverified provider email neither links nor creates.
-    let back = social_login(&app, "trusted", &AppSide::new(), &person("bob", "bob@example.com", false)).await;
+    let back = social_login(
+        &app,
+        "trusted",
+        &AppSide::new(),
+        &person("bob", "bob@example.com", false),
+    )
+    .await;
     assert_eq!(back["error"], "login_failed");
-    let back = social_login(&app, "trusted", &AppSide::new(), &person("ann-other", "ann@example.com", false)).await;
+    let back = social_login(
+        &app,
+        "trusted",
+        &AppSide::new(),
+        &person("ann-other", "ann@example.com", false),
+    )
+    .await;
     assert_eq!(back["error"], "login_failed");
     // An inactive user cannot log in this way either.
     app.execute_sql("UPDATE users SET is_active = false WHERE email = 'ann@example.com'");
@@ -115,8 +173,16 @@ async fn states_redirects_and_requests_that_are_refused(db: Db) {
     let side = AppSide::new();
     let client = browser();
     // Outside the allow-list, or by a prefix that is not a whole segment: no redirect at all.
-    for redirect in ["https://evil.example.com/auth", "https://app.example.com/authx", "https://app.example.com/"] {
-        let response = client.get(app.url(&side.authorize_path("corp", redirect))).send().await.unwrap();
+    for redirect in [
+        "https://evil.example.com/auth",
+        "https://app.example.com/authx",
+        "https://app.example.com/",
+    ] {
+        let response = client
+            .get(app.url(&side.authorize_path("corp", redirect)))
+            .send()
+            .await
+            .unwrap();
         assert_error(response, 400, "invalid_redirect").await;
     }
     let response = client
@@ -125,11 +191,19 @@ async fn states_redirects_and_requests_that_are_refused(db: Db) {
         .await
         .unwrap();
     assert_error(response, 422, "validation_failed").await;
-    let response = client.get(app.url(&side.authorize_path("nope", APP))).send().await.unwrap();
+    let response = client
+        .get(app.url(&side.authorize_path("nope", APP)))
+        .send()
+        .await
+        .unwrap();
     assert_error(response, 404, "unknown_provider").await;
 
     // The provider gets its own state, nonce and PKCE S256.
-    let response = client.get(app.url(&side.authorize_path("corp", APP))).send().await.unwrap();
+    let response = client
+        .get(app.url(&side.authorize_path("corp", APP)))
+        .send()
+        .await
+        .unwrap();
     let to_provider = location(&response);
     let sent = params(&to_provider);
     assert_eq!(sent["code_challenge_method"], "S256");
@@ -139,22 +213,60 @@ async fn states_redirects_and_requests_that_are_refused(db: Db) {
     let callback = at_provider(&to_provider, &person("cy", "cy@example.com", true)).await;
     // Tampered state.
     let tampered = callback.replace(&format!("state={}", sent["state"]), "state=forged");
-    assert_error(deliver_callback(&app, &tampered).await, 400, "invalid_state").await;
+    assert_error(
+        deliver_callback(&app, &tampered).await,
+        400,
+        "invalid_state",
+    )
+    .await;
     // The real one works once; replayed, it is refused.
     let back = location(&deliver_callback(&app, &callback).await);
     assert!(params(&back).contains_key("login_code"));
-    assert_error(deliver_callback(&app, &callback).await, 400, "invalid_state").await;
+    assert_error(
+        deliver_callback(&app, &callback).await,
+        400,
+        "invalid_state",
+    )
+    .await;
+    // An ID token whose nonce is not the one sent (the browser altered the request).
+    let response = client
+        .get(app.url(&side.authorize_path("corp", APP)))
+        .send()
+        .await
+        .unwrap();
+    let to_provider = location(&response);
+    let nonce = params(&to_provider)["nonce"].clone();
+    let forged = to_provider.replace(&format!("nonce={nonce}"), "nonce=forged-nonce");
+    let callback = at_provider(&forged, &person("cy", "cy@example.com", true)).await;
+    let back = params(&location(&deliver_callback(&app, &callback).await));
+    assert_eq!(back["error"], "login_failed");
     // Expired (10 minutes).
-    let response = client.get(app.url(&side.authorize_path("corp", APP))).send().await.unwrap();
+    let response = client
+        .get(app.url(&side.authorize_path("corp", APP)))
+        .send()
+        .await
+        .unwrap();
     let callback = at_provider(&location(&response), &person("cy", "cy@example.com", true)).await;
     app.execute_sql("UPDATE oauth_states SET expires_at = created_at");
-    assert_error(deliver_callback(&app, &callback).await, 400, "invalid_state").await;
+    assert_error(
+        deliver_callback(&app, &callback).await,
+        400,
+        "invalid_state",
+    )
+    .await;
     // The provider's refusal (the user declined) goes back to the app as login_failed.
-    let response = client.get(app.url(&side.authorize_path("corp", APP))).send().await.unwrap();
+    let response = client
+        .get(app.url(&side.authorize_path("corp", APP)))
+        .send()
+        .await
+        .unwrap();
     let state = params(&location(&response))["state"].clone();
     let declined = deliver_callback(
         &app,
-        &format!("{}/oauth/corp/callback?error=access_denied&state={state}", crate::oauth_support::PUBLIC_URL),
+        &format!(
+            "{}/oauth/corp/callback?error=access_denied&state={state}",
+            crate::oauth_support::PUBLIC_URL
+        ),
     )
     .await;
     let back = params(&location(&declined));
@@ -178,7 +290,10 @@ async fn an_account_with_totp_gets_the_mfa_step(db: Db) {
     let response = login_mfa(
         &app,
         answer["mfa_token"].as_str().unwrap(),
-        &code(&enrolled.secret, current_step().max(enrolled.confirmed_step + 1)),
+        &code(
+            &enrolled.secret,
+            current_step().max(enrolled.confirmed_step + 1),
+        ),
     )
     .await;
     let tokens = json_of(response, 200).await;
@@ -191,17 +306,34 @@ async fn linking_while_logged_in_and_unlinking(db: Db) {
     register(&app, "eve@example.com").await;
     let eve = login(&app, "eve@example.com", PASSWORD).await;
     let side = AppSide::new();
-    let body = json!({"redirect_uri": APP, "state": side.state, "code_challenge": side.challenge()});
+    let body =
+        json!({"redirect_uri": APP, "state": side.state, "code_challenge": side.challenge()});
     let response = post(&app, "/users/me/identities/corp", &eve.access, &body).await;
     assert_error(response, 403, "reauthentication_required").await;
     let mut with_password = body.clone();
     with_password["password"] = json!(PASSWORD);
-    let answer = json_of(post(&app, "/users/me/identities/corp", &eve.access, &with_password).await, 200).await;
+    let answer = json_of(
+        post(
+            &app,
+            "/users/me/identities/corp",
+            &eve.access,
+            &with_password,
+        )
+        .await,
+        200,
+    )
+    .await;
     let start = answer["authorize_url"].as_str().unwrap();
-    let start = start.strip_prefix(crate::oauth_support::PUBLIC_URL).unwrap();
+    let start = start
+        .strip_prefix(crate::oauth_support::PUBLIC_URL)
+        .unwrap();
     let response = browser().get(app.url(start)).send().await.unwrap();
     // Linked by choice: the provider's email does not matter (not verified, not hers).
-    let callback = at_provider(&location(&response), &person("eve-corp", "someone@else.com", false)).await;
+    let callback = at_provider(
+        &location(&response),
+        &person("eve-corp", "someone@else.com", false),
+    )
+    .await;
     let back = params(&location(&deliver_callback(&app, &callback).await));
     assert_eq!(back["linked"], "corp");
     assert_eq!(back["state"], side.state);
@@ -217,8 +349,17 @@ async fn linking_while_logged_in_and_unlinking(db: Db) {
     let fay = login(&app, "fay@example.com", PASSWORD).await;
     let mut fay_body = with_password.clone();
     fay_body["state"] = json!("fay-state");
-    let answer = json_of(post(&app, "/users/me/identities/corp", &fay.access, &fay_body).await, 200).await;
-    let start = answer["authorize_url"].as_str().unwrap().strip_prefix(crate::oauth_support::PUBLIC_URL).unwrap().to_owned();
+    let answer = json_of(
+        post(&app, "/users/me/identities/corp", &fay.access, &fay_body).await,
+        200,
+    )
+    .await;
+    let start = answer["authorize_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(crate::oauth_support::PUBLIC_URL)
+        .unwrap()
+        .to_owned();
     let response = browser().get(app.url(&start)).send().await.unwrap();
     let callback = at_provider(&location(&response), &person("eve-corp", "x@y.com", false)).await;
     let back = params(&location(&deliver_callback(&app, &callback).await));
@@ -228,9 +369,13 @@ async fn linking_while_logged_in_and_unlinking(db: Db) {
     let path = format!("/users/me/identities/{id}");
     let response = crate::mfa_support::delete_with(&app, &path, &eve.access, &json!({})).await;
     assert_error(response, 403, "reauthentication_required").await;
-    let response = crate::mfa_support::delete_with(&app, &path, &eve.access, &json!({"password": PASSWORD})).await;
+    let response =
+        crate::mfa_support::delete_with(&app, &path, &eve.access, &json!({"password": PASSWORD}))
+            .await;
     assert_eq!(response.status(), 204);
-    let response = crate::mfa_support::delete_with(&app, &path, &eve.access, &json!({"password": PASSWORD})).await;
+    let response =
+        crate::mfa_support::delete_with(&app, &path, &eve.access, &json!({"password": PASSWORD}))
+            .await;
     assert_error(response, 404, "not_found").await;
     mail.wait_for(2).await;
 
@@ -238,7 +383,10 @@ async fn linking_while_logged_in_and_unlinking(db: Db) {
     let gus = log_in_with(&app, "corp", &person("gus", "gus@example.com", true)).await;
     let access = gus["access_token"].as_str().unwrap();
     let list = json_of(get(&app, "/users/me/identities", access).await, 200).await;
-    let path = format!("/users/me/identities/{}", list["items"][0]["id"].as_str().unwrap());
+    let path = format!(
+        "/users/me/identities/{}",
+        list["items"][0]["id"].as_str().unwrap()
+    );
     let response = crate::mfa_support::delete_with(&app, &path, access, &json!({})).await;
     assert_error(response, 409, "last_login_method").await;
 }

@@ -34,17 +34,27 @@ async fn authorize(state: Shared, query: web::Query<HashMap<String, String>>) ->
         .unwrap()
         .codes
         .insert(code.clone(), query["code_challenge"].clone());
-    let back = format!("{}?code={code}&state={}", query["redirect_uri"], query["state"]);
+    let back = format!(
+        "{}?code={code}&state={}",
+        query["redirect_uri"], query["state"]
+    );
     HttpResponse::Found()
         .insert_header(("Location", back))
         .finish()
 }
 
-async fn token(state: Shared, req: HttpRequest, form: web::Form<HashMap<String, String>>) -> HttpResponse {
-    assert!(req.headers().contains_key("authorization"), "client secret sent");
+async fn token(
+    state: Shared,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    assert!(
+        req.headers().contains_key("authorization"),
+        "client secret sent"
+    );
     let challenge = state.lock().unwrap().codes.remove(&form["code"]);
-    let verified = challenge
-        .is_some_and(|c| auth_domain::oauth::pkce_s256(&form["code_verifier"]) == c);
+    let verified =
+        challenge.is_some_and(|c| auth_domain::oauth::pkce_s256(&form["code_verifier"]) == c);
     if !verified {
         // GitHub's way: 200 with an error object.
         return HttpResponse::Ok().json(json!({"error": "bad_verification_code"}));
@@ -78,7 +88,11 @@ async fn emails(state: Shared, req: HttpRequest) -> HttpResponse {
 
 async fn github_login(app: &TestApp) -> HashMap<String, String> {
     let side = AppSide::new();
-    let response = browser().get(app.url(&side.authorize_path("github", APP))).send().await.unwrap();
+    let response = browser()
+        .get(app.url(&side.authorize_path("github", APP)))
+        .send()
+        .await
+        .unwrap();
     let to_github = location(&response);
     let response = browser().get(&to_github).send().await.unwrap();
     let back = location(&deliver_callback(app, &location(&response)).await);
@@ -86,7 +100,10 @@ async fn github_login(app: &TestApp) -> HashMap<String, String> {
     if let Some(code) = params.get("login_code").cloned() {
         let answer = exchange(app, &code, &side.verifier).await;
         let tokens: Value = json_of(answer, 200).await;
-        params.insert("access_token".into(), tokens["access_token"].as_str().unwrap().to_owned());
+        params.insert(
+            "access_token".into(),
+            tokens["access_token"].as_str().unwrap().to_owned(),
+        );
     }
     params
 }
@@ -139,7 +156,12 @@ async fn github_users_log_in_by_their_verified_primary_email(db: Db) {
     let first = github_login(&app).await;
     let claims = claims_of(&first["access_token"]);
     assert_eq!(claims["amr"], json!(["ext"]));
-    let me = json_of(app.get_with_token("/users/me", &first["access_token"]).await, 200).await;
+    let me = json_of(
+        app.get_with_token("/users/me", &first["access_token"])
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(me["email"], "octo@example.com");
     assert_eq!(me["first_name"], "Octo Cat");
     // Later logins find the account by GitHub's user id, whatever the email says now.

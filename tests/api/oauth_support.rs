@@ -10,7 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use data_encoding::BASE64URL_NOPAD;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
@@ -137,7 +136,11 @@ impl AppSide {
     pub fn new() -> Self {
         Self {
             state: uuid::Uuid::new_v4().to_string(),
-            verifier: format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
+            verifier: format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
         }
     }
 
@@ -175,8 +178,8 @@ pub fn params(url: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// Logs `claims` in at the provider (its dev interaction, with a cookie jar of the test's):
-/// from its authorization URL to the callback URL it redirects to.
+/// Logs `claims` in at the provider (registered there first, then its dev interaction, with a
+/// cookie jar of the test's): from its authorization URL to the callback URL it redirects to.
 pub async fn at_provider(authorization_url: &str, claims: &Value) -> String {
     let client = browser();
     let mut cookies: HashMap<String, String> = HashMap::new();
@@ -193,11 +196,31 @@ pub async fn at_provider(authorization_url: &str, claims: &Value) -> String {
             .collect::<Vec<_>>()
             .join("; ")
     };
+    let base = url::Url::parse(authorization_url).unwrap();
     let response = client.get(authorization_url).send().await.unwrap();
-    assert_eq!(response.status(), 303, "oidc-provider starts an interaction");
-    let interaction = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        response.status(),
+        303,
+        "oidc-provider starts an interaction"
+    );
+    let absolute = |response: &Response| {
+        let location = response.headers()[LOCATION].to_str().unwrap();
+        base.join(location).unwrap().to_string()
+    };
+    let interaction = absolute(&response);
     let jar = keep(&response);
-    let login = BASE64URL_NOPAD.encode(claims.to_string().as_bytes());
+    let registered = client
+        .post(base.join("/test/accounts").unwrap())
+        .json(claims)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        registered.status(),
+        204,
+        "the test's account is known to the provider"
+    );
+    let login = claims["sub"].as_str().unwrap().to_owned();
     let response = client
         .post(&interaction)
         .header(COOKIE, jar)
@@ -206,9 +229,14 @@ pub async fn at_provider(authorization_url: &str, claims: &Value) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 303, "login submitted");
-    let resume = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    let resume = absolute(&response);
     let jar = keep(&response);
-    let response = client.get(&resume).header(COOKIE, jar).send().await.unwrap();
+    let response = client
+        .get(&resume)
+        .header(COOKIE, jar)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 303, "back to the relying party");
     response.headers()[LOCATION].to_str().unwrap().to_owned()
 }

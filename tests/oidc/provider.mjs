@@ -1,9 +1,10 @@
 // The OpenID Connect provider of the social-login tests: panva's oidc-provider (OpenID
 // certified) on a free loopback port, started by tests/api/oauth_support.rs.
 //
-// One client (CLIENT_ID / CLIENT_SECRET, redirect URIs from REDIRECT_URIS). The account is
-// chosen by the test: the login submitted to the dev interaction is the base64url JSON of the
-// claims the ID token must carry ({"sub", "email", "email_verified", "given_name"…}).
+// One client (CLIENT_ID / CLIENT_SECRET, redirect URIs from REDIRECT_URIS). The accounts are
+// the test's: it POSTs the claims an account's ID token must carry ({"sub", "email",
+// "email_verified", "given_name"…}) to /test/accounts, then submits that `sub` as the login
+// of the dev interaction (findAccount reads them back; the sub is the account id).
 // Consent is granted without asking (loadExistingGrant). Prints "issuer <url>" once ready and
 // exits when its standard input closes (the test binary ended).
 import http from 'node:http';
@@ -15,8 +16,20 @@ const redirectUris = (process.env.REDIRECT_URIS ?? '').split(',').filter(Boolean
 const scope = 'openid email profile';
 const claimNames = ['sub', 'email', 'email_verified', 'given_name', 'family_name', 'name'];
 
-function claimsOf(accountId) {
-  return JSON.parse(Buffer.from(accountId, 'base64url').toString('utf8'));
+const accounts = new Map();
+
+function register(req, res) {
+  let body = '';
+  req.on('data', (chunk) => { body += chunk; });
+  req.on('end', () => {
+    try {
+      const claims = JSON.parse(body);
+      accounts.set(String(claims.sub), claims);
+      res.writeHead(204).end();
+    } catch {
+      res.writeHead(400).end();
+    }
+  });
 }
 
 const server = http.createServer();
@@ -40,14 +53,11 @@ server.listen(0, '127.0.0.1', () => {
     // The ID token carries the claims of the scopes (as Google's and Keycloak's do).
     conformIdTokenClaims: false,
     cookies: { keys: ['auth-server-test-cookie-key'] },
+    ttl: { Interaction: 600, Session: 600, Grant: 600 },
     features: { devInteractions: { enabled: true } },
     async findAccount(ctx, id) {
-      let claims;
-      try {
-        claims = claimsOf(id);
-      } catch {
-        return undefined;
-      }
+      const claims = accounts.get(id);
+      if (!claims) return undefined;
       return { accountId: id, async claims() { return claims; } };
     },
     async loadExistingGrant(ctx) {
@@ -62,7 +72,11 @@ server.listen(0, '127.0.0.1', () => {
     },
   });
   provider.on('server_error', (ctx, error) => console.error('server_error', error));
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  server.on('request', (req, res) => {
+    if (req.method === 'POST' && req.url === '/test/accounts') return register(req, res);
+    return handle(req, res);
+  });
   console.log(`issuer ${issuer}`);
 });
 

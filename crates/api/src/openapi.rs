@@ -250,12 +250,11 @@ pub struct StatusOut {
 /// The document as this server is configured: token key names, the auth header, and the
 /// prefix the routes are mounted under (`base`, `""` at the root).
 pub fn document(settings: &ApiSettings, base: &str) -> Result<Value, serde_json::Error> {
-    let mut doc =
-        serde_json::to_value(
-            ApiDoc::openapi()
-                .merge_from(crate::mfa::MfaDoc::openapi())
-                .merge_from(crate::oauth::OauthDoc::openapi()),
-        )?;
+    let mut doc = serde_json::to_value(
+        ApiDoc::openapi()
+            .merge_from(crate::mfa::MfaDoc::openapi())
+            .merge_from(crate::oauth::OauthDoc::openapi()),
+    )?;
     let renames = [
         (
             "TokenPairOut",

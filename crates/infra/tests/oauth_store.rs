@@ -107,9 +107,24 @@ async fn states_are_taken_once_and_not_after_they_expire(db: TestDatabase) {
     let expired = authorization("s2", TimeDelta::seconds(1));
     store.insert_authorization(&expired).await.unwrap();
     let later = now() + TimeDelta::seconds(2);
-    assert!(store.find_authorization(&expired.state_digest, later).await.unwrap().is_none());
-    assert!(store.take_authorization(&expired.state_digest, later).await.unwrap().is_none());
-    assert!(store.take_authorization(&expired.state_digest, now()).await.unwrap().is_none(), "removed");
+    assert!(store
+        .find_authorization(&expired.state_digest, later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .take_authorization(&expired.state_digest, later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .take_authorization(&expired.state_digest, now())
+            .await
+            .unwrap()
+            .is_none(),
+        "removed"
+    );
 }
 
 async fn login_codes_are_taken_once_with_their_action(db: TestDatabase) {
@@ -130,8 +145,14 @@ async fn login_codes_are_taken_once_with_their_action(db: TestDatabase) {
             expires_at: now() + TimeDelta::seconds(60),
         };
         store.insert_login(&login).await.unwrap();
-        assert_eq!(store.take_login(&login.code_digest, now()).await.unwrap(), Some(login.clone()));
-        assert_eq!(store.take_login(&login.code_digest, now()).await.unwrap(), None);
+        assert_eq!(
+            store.take_login(&login.code_digest, now()).await.unwrap(),
+            Some(login.clone())
+        );
+        assert_eq!(
+            store.take_login(&login.code_digest, now()).await.unwrap(),
+            None
+        );
     }
 }
 
@@ -140,9 +161,19 @@ async fn identities_have_one_owner_and_accounts_keep_a_way_to_log_in(db: TestDat
     // A new account with its identity, all at once.
     let ann = account("ann@example.com", "");
     let first = Identity::of(&profile("ann-1"), ann.id, now());
-    store.create_account_with_identity(&ann, &first).await.unwrap();
-    assert_eq!(store.find_identity("corp", "ann-1").await.unwrap(), Some(first.clone()));
-    assert!(store.find_identity("other", "ann-1").await.unwrap().is_none());
+    store
+        .create_account_with_identity(&ann, &first)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_identity("corp", "ann-1").await.unwrap(),
+        Some(first.clone())
+    );
+    assert!(store
+        .find_identity("other", "ann-1")
+        .await
+        .unwrap()
+        .is_none());
     // The email or the identity taken: nothing written.
     let twin = account("ann@example.com", "");
     let error = store
@@ -150,7 +181,11 @@ async fn identities_have_one_owner_and_accounts_keep_a_way_to_log_in(db: TestDat
         .await
         .unwrap_err();
     assert!(matches!(error, NewAccountError::EmailTaken), "{error:?}");
-    assert!(store.find_identity("corp", "ann-2").await.unwrap().is_none());
+    assert!(store
+        .find_identity("corp", "ann-2")
+        .await
+        .unwrap()
+        .is_none());
     let bob = account("bob@example.com", "$2b$04$hash");
     let error = store
         .create_account_with_identity(&bob, &Identity::of(&profile("ann-1"), bob.id, now()))
@@ -166,18 +201,40 @@ async fn identities_have_one_owner_and_accounts_keep_a_way_to_log_in(db: TestDat
     assert!(matches!(error, LinkIdentityError::InUse));
 
     // Ann has no password: her only identity cannot go; with a second one, one can.
-    assert_eq!(store.unlink_identity(ann.id, first.id).await.unwrap(), UnlinkOutcome::LastLoginMethod);
+    assert_eq!(
+        store.unlink_identity(ann.id, first.id).await.unwrap(),
+        UnlinkOutcome::LastLoginMethod
+    );
     let second = Identity::of(&profile("ann-gh"), ann.id, now() + TimeDelta::seconds(1));
     store.link_identity(&second).await.unwrap();
-    assert_eq!(store.list_identities(ann.id).await.unwrap(), vec![first.clone(), second.clone()]);
-    assert_eq!(store.unlink_identity(bob.id, first.id).await.unwrap(), UnlinkOutcome::NotFound, "not his");
-    assert_eq!(store.unlink_identity(ann.id, Uuid::now_v7()).await.unwrap(), UnlinkOutcome::NotFound);
-    assert_eq!(store.unlink_identity(ann.id, first.id).await.unwrap(), UnlinkOutcome::Removed(first));
-    assert_eq!(store.unlink_identity(ann.id, second.id).await.unwrap(), UnlinkOutcome::LastLoginMethod);
+    assert_eq!(
+        store.list_identities(ann.id).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(
+        store.unlink_identity(bob.id, first.id).await.unwrap(),
+        UnlinkOutcome::NotFound,
+        "not his"
+    );
+    assert_eq!(
+        store.unlink_identity(ann.id, Uuid::now_v7()).await.unwrap(),
+        UnlinkOutcome::NotFound
+    );
+    assert_eq!(
+        store.unlink_identity(ann.id, first.id).await.unwrap(),
+        UnlinkOutcome::Removed(first)
+    );
+    assert_eq!(
+        store.unlink_identity(ann.id, second.id).await.unwrap(),
+        UnlinkOutcome::LastLoginMethod
+    );
     // Bob has a password: his only identity may go.
     let his = Identity::of(&profile("bob-1"), bob.id, now());
     store.link_identity(&his).await.unwrap();
-    assert_eq!(store.unlink_identity(bob.id, his.id).await.unwrap(), UnlinkOutcome::Removed(his));
+    assert_eq!(
+        store.unlink_identity(bob.id, his.id).await.unwrap(),
+        UnlinkOutcome::Removed(his)
+    );
 }
 
 on_both_databases!(

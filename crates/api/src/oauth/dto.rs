@@ -77,8 +77,7 @@ impl AppBinding {
     ) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
         let state = state.unwrap_or_default();
-        if state.is_empty() || state.len() > MAX_APP_STATE || state.chars().any(char::is_control)
-        {
+        if state.is_empty() || state.len() > MAX_APP_STATE || state.chars().any(char::is_control) {
             errors.push(FieldError::new(
                 "state",
                 "is required: the app's own random state, at most 512 characters",
@@ -153,20 +152,24 @@ pub struct AuthorizeUrlOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentityOut {
-    pub id: uuid::Uuid,
+    #[schema(format = "uuid")]
+    pub id: String,
     pub provider: String,
     /// The email the provider gave when it was linked.
     pub email: Option<String>,
-    pub linked_at: chrono::DateTime<chrono::Utc>,
+    #[schema(format = DateTime)]
+    pub linked_at: String,
 }
 
 impl From<Identity> for IdentityOut {
     fn from(identity: Identity) -> Self {
         Self {
-            id: identity.id,
+            id: identity.id.to_string(),
             provider: identity.provider,
             email: identity.email,
-            linked_at: identity.linked_at,
+            linked_at: identity
+                .linked_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         }
     }
 }

@@ -106,7 +106,12 @@ pub async fn authorize(
         record(&req, oauth, &provider, "started");
         return Ok(redirect_to(&url));
     }
-    if !oauth.service.providers().iter().any(|p| p.name == *provider) {
+    if !oauth
+        .service
+        .providers()
+        .iter()
+        .any(|p| p.name == *provider)
+    {
         return Err(unknown_provider());
     }
     let app = AppBinding::read(
@@ -120,12 +125,15 @@ pub async fn authorize(
         .admit(&app.redirect_uri)
         .ok_or_else(invalid_redirect)?;
     if let Some(budget) = &oauth.ceremonies {
-        budget.spend(&client_info(&req)).await.map_err(|error| match error {
-            auth_domain::throttle::ThrottleError::TooManyAttempts { retry_after_secs } => {
-                ApiError::too_many_attempts(retry_after_secs)
-            }
-            auth_domain::throttle::ThrottleError::Fault(fault) => fault.into(),
-        })?;
+        budget
+            .spend(&client_info(&req))
+            .await
+            .map_err(|error| match error {
+                auth_domain::throttle::ThrottleError::TooManyAttempts { retry_after_secs } => {
+                    ApiError::too_many_attempts(retry_after_secs)
+                }
+                auth_domain::throttle::ThrottleError::Fault(fault) => fault.into(),
+            })?;
     }
     let request = AppRequest {
         redirect_uri: redirect.to_string(),
@@ -359,6 +367,9 @@ pub async fn unlink(
         .await?;
     let oauth = oauth(&api)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::no_such("identity"))?;
-    oauth.service.unlink(&principal, &proof, id, &client).await?;
+    oauth
+        .service
+        .unlink(&principal, &proof, id, &client)
+        .await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }

@@ -44,9 +44,7 @@ impl RedirectAllowlist {
         }
         self.entries
             .iter()
-            .any(|entry| {
-                entry.origin() == url.origin() && below(entry.path(), url.path())
-            })
+            .any(|entry| entry.origin() == url.origin() && below(entry.path(), url.path()))
             .then_some(url)
     }
 }

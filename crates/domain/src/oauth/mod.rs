@@ -27,8 +27,8 @@ use crate::values::Email;
 pub use exchange::{ExchangeError, ExchangeOutcome};
 pub use identities::{BeginLinkError, UnlinkError};
 pub use ports::{
-    AuthorizationRequest, IdentityProviders, IdentityRepository, LinkIdentityError, NewAccountError,
-    OAuthFlowStore, ProviderError, ProviderInfo, UnlinkOutcome,
+    AuthorizationRequest, IdentityProviders, IdentityRepository, LinkIdentityError,
+    NewAccountError, OAuthFlowStore, ProviderError, ProviderInfo, UnlinkOutcome,
 };
 pub use service::{AppRequest, CallbackOutcome, OAuthPorts, OAuthService, StartError};
 
@@ -71,7 +71,10 @@ impl Identity {
             user_id,
             provider: profile.provider.clone(),
             subject: profile.subject.clone(),
-            email: profile.email.as_ref().map(|email| email.as_str().to_owned()),
+            email: profile
+                .email
+                .as_ref()
+                .map(|email| email.as_str().to_owned()),
             linked_at: now,
         }
     }
@@ -203,7 +206,9 @@ mod tests {
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
-        assert!(is_s256_challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(is_s256_challenge(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
         assert!(!is_s256_challenge("plain"));
     }
 
@@ -211,9 +216,18 @@ mod tests {
     fn the_last_way_to_log_in() {
         assert!(!keeps_a_way_to_log_in(&LoginMethods::default()));
         for methods in [
-            LoginMethods { password: true, ..LoginMethods::default() },
-            LoginMethods { passkeys: 1, ..LoginMethods::default() },
-            LoginMethods { identities: 1, ..LoginMethods::default() },
+            LoginMethods {
+                password: true,
+                ..LoginMethods::default()
+            },
+            LoginMethods {
+                passkeys: 1,
+                ..LoginMethods::default()
+            },
+            LoginMethods {
+                identities: 1,
+                ..LoginMethods::default()
+            },
         ] {
             assert!(keeps_a_way_to_log_in(&methods));
         }

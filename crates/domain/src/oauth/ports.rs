@@ -144,11 +144,8 @@ pub enum UnlinkOutcome {
 #[async_trait]
 pub trait IdentityRepository: Send + Sync {
     /// The identity linked for (provider, subject), if any.
-    async fn find_identity(
-        &self,
-        provider: &str,
-        subject: &str,
-    ) -> Result<Option<Identity>, Fault>;
+    async fn find_identity(&self, provider: &str, subject: &str)
+        -> Result<Option<Identity>, Fault>;
 
     /// The user's identities, oldest link first.
     async fn list_identities(&self, user_id: UserId) -> Result<Vec<Identity>, Fault>;

@@ -7,7 +7,9 @@ use super::ports::{
     AuthorizationRequest, IdentityProviders, IdentityRepository, OAuthFlowStore, ProviderError,
     ProviderInfo,
 };
-use super::{ExternalProfile, Identity, OAuthPolicy, PendingAction, PendingAuthorization, PendingLogin};
+use super::{
+    ExternalProfile, Identity, OAuthPolicy, PendingAction, PendingAuthorization, PendingLogin,
+};
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
 use crate::mail::MailOutbox;
@@ -199,7 +201,12 @@ impl OAuthService {
             nonce: pending.nonce.clone(),
             pkce_verifier: pending.pkce_verifier.clone(),
         };
-        let profile = match self.ports.providers.identify(provider, code, &request).await {
+        let profile = match self
+            .ports
+            .providers
+            .identify(provider, code, &request)
+            .await
+        {
             Ok(profile) => profile,
             Err(error) => {
                 self.audit_failure(None, provider, client, "provider_refused")

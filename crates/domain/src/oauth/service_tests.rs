@@ -92,11 +92,20 @@ fn an_existing_email_links_only_for_a_trusted_provider_and_a_verified_account() 
     with_mfa.mfa_enabled = true;
     let exists = AccountChoice::Refuse(Refusal::AccountExists);
     // nOAuth: an untrusted provider's verified email is no proof of the local account.
-    assert_eq!(choose_account(&profile(true), None, Some(&verified), false), exists);
+    assert_eq!(
+        choose_account(&profile(true), None, Some(&verified), false),
+        exists
+    );
     // The pre-registration takeover: never to an unverified local account.
-    assert_eq!(choose_account(&profile(true), None, Some(&unverified), true), exists);
+    assert_eq!(
+        choose_account(&profile(true), None, Some(&unverified), true),
+        exists
+    );
     // A second factor would have to come first: the owner links from the account.
-    assert_eq!(choose_account(&profile(true), None, Some(&with_mfa), true), exists);
+    assert_eq!(
+        choose_account(&profile(true), None, Some(&with_mfa), true),
+        exists
+    );
     assert_eq!(
         choose_account(&profile(true), None, Some(&verified), true),
         AccountChoice::LinkAndLogIn(verified.id)
@@ -206,7 +215,10 @@ fn params(outcome: &CallbackOutcome) -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn an_unknown_state_is_not_redirected_anywhere() {
     let mut mocks = Mocks::new(false);
-    mocks.flows.expect_take_authorization().returning(|_, _| Ok(None));
+    mocks
+        .flows
+        .expect_take_authorization()
+        .returning(|_, _| Ok(None));
     let service = mocks.service();
     let outcome = service
         .callback("corp", Some("code"), Some("forged"), &ClientInfo::default())
@@ -219,7 +231,10 @@ async fn an_unknown_state_is_not_redirected_anywhere() {
 async fn an_existing_unverified_account_gets_account_exists_and_nothing_is_stored() {
     let mut mocks = Mocks::new(true);
     mocks.pending_callback(profile(true));
-    mocks.identities.expect_find_identity().returning(|_, _| Ok(None));
+    mocks
+        .identities
+        .expect_find_identity()
+        .returning(|_, _| Ok(None));
     let local = account(false);
     mocks
         .users
@@ -228,7 +243,12 @@ async fn an_existing_unverified_account_gets_account_exists_and_nothing_is_store
     // No login_code, no link, no account: insert_login is not expected.
     let service = mocks.service();
     let outcome = service
-        .callback("corp", Some("code"), Some("the-state"), &ClientInfo::default())
+        .callback(
+            "corp",
+            Some("code"),
+            Some("the-state"),
+            &ClientInfo::default(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -244,7 +264,10 @@ async fn an_existing_unverified_account_gets_account_exists_and_nothing_is_store
 async fn a_new_email_gets_a_login_code_and_the_account_waits_for_the_exchange() {
     let mut mocks = Mocks::new(false);
     mocks.pending_callback(profile(true));
-    mocks.identities.expect_find_identity().returning(|_, _| Ok(None));
+    mocks
+        .identities
+        .expect_find_identity()
+        .returning(|_, _| Ok(None));
     mocks.users.expect_find_by_email().returning(|_| Ok(None));
     mocks
         .flows
@@ -255,7 +278,12 @@ async fn a_new_email_gets_a_login_code_and_the_account_waits_for_the_exchange() 
     // create_account_with_identity is not expected before the exchange.
     let service = mocks.service();
     let outcome = service
-        .callback("corp", Some("code"), Some("the-state"), &ClientInfo::default())
+        .callback(
+            "corp",
+            Some("code"),
+            Some("the-state"),
+            &ClientInfo::default(),
+        )
         .await
         .unwrap();
     let params = params(&outcome);
@@ -266,16 +294,20 @@ async fn a_new_email_gets_a_login_code_and_the_account_waits_for_the_exchange() 
 #[tokio::test]
 async fn a_wrong_verifier_spends_the_code_and_creates_nothing() {
     let mut mocks = Mocks::new(false);
-    mocks.flows.expect_take_login().times(1).returning(|digest, _| {
-        Ok(Some(PendingLogin {
-            code_digest: digest.clone(),
-            app_code_challenge: pkce_s256("app-verifier-app-verifier-app-verifier-0123"),
-            profile: profile(true),
-            action: PendingAction::CreateAccount,
-            created_at: now(),
-            expires_at: now() + TimeDelta::seconds(60),
-        }))
-    });
+    mocks
+        .flows
+        .expect_take_login()
+        .times(1)
+        .returning(|digest, _| {
+            Ok(Some(PendingLogin {
+                code_digest: digest.clone(),
+                app_code_challenge: pkce_s256("app-verifier-app-verifier-app-verifier-0123"),
+                profile: profile(true),
+                action: PendingAction::CreateAccount,
+                created_at: now(),
+                expires_at: now() + TimeDelta::seconds(60),
+            }))
+        });
     let service = mocks.service();
     let error = service
         .exchange(

@@ -109,7 +109,11 @@ impl From<QueryError> for Unlink {
 
 #[async_trait]
 impl IdentityRepository for Database {
-    async fn find_identity(&self, provider: &str, subject: &str) -> Result<Option<Identity>, Fault> {
+    async fn find_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<Identity>, Fault> {
         let (provider, subject) = (provider.to_owned(), subject.to_owned());
         self.run(move |conn| {
             let row = external_identities::table

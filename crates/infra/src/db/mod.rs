@@ -5,11 +5,11 @@ mod audit;
 mod email_identity;
 // Issue "Social login": linked identities, started authorizations and login codes.
 mod identities;
-mod oauth_flows;
 mod lifecycle;
 mod listings;
 mod mfa;
 mod migrate;
+mod oauth_flows;
 mod outage;
 mod principal_cache;
 mod rows;

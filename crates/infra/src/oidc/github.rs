@@ -67,8 +67,7 @@ impl GithubProvider {
             name: settings.name.clone(),
             client_id: ClientId::new(settings.client_id.clone()),
             client_secret: settings.client_secret.clone().map(ClientSecret::new),
-            auth_url: AuthUrl::new(urls.auth_url.clone())
-                .map_err(|e| format!("AUTH_URL: {e}"))?,
+            auth_url: AuthUrl::new(urls.auth_url.clone()).map_err(|e| format!("AUTH_URL: {e}"))?,
             token_url: TokenUrl::new(urls.token_url.clone())
                 .map_err(|e| format!("TOKEN_URL: {e}"))?,
             api_url: urls.api_url.trim_end_matches('/').to_owned(),
@@ -132,9 +131,7 @@ impl GithubProvider {
         Ok(ExternalProfile {
             provider: self.name.clone(),
             subject: user.id.to_string(),
-            email: primary
-                .as_ref()
-                .and_then(|e| Email::parse(&e.email).ok()),
+            email: primary.as_ref().and_then(|e| Email::parse(&e.email).ok()),
             email_verified: primary.is_some_and(|e| e.verified),
             given_name: name_claim(user.name.as_deref()),
             family_name: None,

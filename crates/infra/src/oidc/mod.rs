@@ -101,8 +101,14 @@ impl RelyingParty {
             );
             let provider = match &setting.flavour {
                 Flavour::OpenId { issuer } => Provider::OpenId(
-                    openid::OpenIdProvider::new(setting, issuer, &callback, http.clone(), clock.clone())
-                        .map_err(fail)?,
+                    openid::OpenIdProvider::new(
+                        setting,
+                        issuer,
+                        &callback,
+                        http.clone(),
+                        clock.clone(),
+                    )
+                    .map_err(fail)?,
                 ),
                 Flavour::Github(urls) => Provider::Github(
                     github::GithubProvider::new(setting, urls, &callback, http.clone())
@@ -131,7 +137,10 @@ impl RelyingParty {
 #[async_trait]
 impl IdentityProviders for RelyingParty {
     fn providers(&self) -> Vec<ProviderInfo> {
-        self.providers.iter().map(|(info, _)| info.clone()).collect()
+        self.providers
+            .iter()
+            .map(|(info, _)| info.clone())
+            .collect()
     }
 
     async fn authorization_url(

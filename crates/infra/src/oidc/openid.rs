@@ -184,9 +184,7 @@ impl OpenIdProvider {
         let nonce = Nonce::new(request.nonce.clone());
         let verify = |client: &Client| -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
             let clock = self.clock.clone();
-            let verifier = client
-                .id_token_verifier()
-                .set_time_fn(move || clock.now());
+            let verifier = client.id_token_verifier().set_time_fn(move || clock.now());
             id_token.claims(&verifier, &nonce).cloned()
         };
         let claims = match verify(&client) {
