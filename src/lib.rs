@@ -1,19 +1,18 @@
 //! The composition root: configuration → adapters → use cases → HTTP server.
 //!
 //! Only this crate knows every other one; `tests/` builds the server through
-//! [`Application::build`] on a free port.
+//! [`Application::build`] on a free port. Here: [`assemble`], which wires the adapters into
+//! the use cases. Beside it: `config/` (the variables), `application.rs` (the HTTP server),
+//! `background.rs` (prune, mail delivery), `commands.rs` (the one-shot commands).
 
+mod application;
+mod background;
+mod commands;
 pub mod config;
 mod social_login;
 
-use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
-use auth_api::observability::{self, Metrics, PoolState, SessionCacheState};
-use auth_api::AuthApi;
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
 use auth_domain::maintenance::SessionPruner;
@@ -22,26 +21,21 @@ use auth_domain::mfa::{
     SecretKeeper, TotpStore,
 };
 use auth_domain::ports::{
-    AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
+    AuditLog, Clock, PasswordHasher, SessionRepository, TokenService, UserRepository,
 };
-use auth_domain::service::RegisterError;
 use auth_domain::throttle::{AddressBudget, LoginThrottle, Throttle};
-use auth_domain::user::AccountKind;
-use auth_domain::{
-    AuthService, Email, NewUser, Password, PasswordPolicy, PolicyContext, User, Username,
-};
+use auth_domain::AuthService;
 use auth_infra::{BcryptHasher, Database, JwtTokenService, SystemClock};
 
 use auth_domain::mail::{MailOutbox, Mailer};
 use auth_domain::mail_budget::MailBudget;
 use auth_domain::recovery::{OneTimeTokenRepository, RecoveryPorts, RecoveryService};
-use auth_infra::mail::{
-    parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, MailSetupError, SmtpMailer,
-    WakingOutbox,
-};
+use auth_infra::mail::{parse_sender, FileMailer, MailSetupError, SmtpMailer, WakingOutbox};
 use auth_infra::RandomSecretGenerator;
 use tokio::sync::Notify;
 
+pub use application::Application;
+pub use commands::{create_superuser, prune, CreateSuperuserError, PruneError};
 pub use config::{Config, ConfigError, MailTransport};
 
 /// Why the server could not start; each names what to fix.
@@ -234,244 +228,4 @@ fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
         MailTransport::Smtp(url) => Arc::new(SmtpMailer::new(url, from, config.mail.smtp_timeout)?),
         MailTransport::Directory(dir) => Arc::new(FileMailer::new(dir.clone(), from)),
     })
-}
-
-/// A bound, not yet running, HTTP server.
-pub struct Application {
-    server: Server,
-    address: SocketAddr,
-    prune_task: Option<PruneTask>,
-    /// Sends the outbox's mail while the server runs; stopped with it.
-    mail_worker: DeliveryWorker,
-}
-
-/// The periodic session prune; stops with the server (or when dropped).
-struct PruneTask(tokio::task::JoinHandle<()>);
-
-impl PruneTask {
-    /// Prunes now, then every `interval`. Each run goes through the repository, so its
-    /// query runs on the blocking pool; a failed run is logged and retried next time.
-    fn spawn(pruner: SessionPruner, interval: std::time::Duration) -> Self {
-        Self(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                match pruner.prune().await {
-                    Ok(0) => log::debug!("prune: no session to delete"),
-                    Ok(deleted) => log::info!("prune: deleted {deleted} ended session(s)"),
-                    Err(fault) => log::warn!("prune failed (retried in {interval:?}): {fault}"),
-                }
-            }
-        }))
-    }
-}
-
-impl Drop for PruneTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl Application {
-    /// Builds everything and binds the listener (`PORT=0` picks a free port).
-    pub async fn build(config: Config) -> Result<Self, StartError> {
-        let components = assemble(&config).await?;
-        match &config.mail.transport {
-            MailTransport::Directory(dir) => {
-                FileMailer::new(dir.clone(), parse_sender(&config.mail.from)?).ensure_dir()?;
-                log::info!(
-                    "mail is written as .eml files to {} (set SMTP_URL to send it)",
-                    dir.display()
-                );
-            }
-            MailTransport::Smtp(url) => {
-                log::info!("mail is sent through {}", auth_infra::db::redacted(url));
-            }
-        }
-        let address = format!("{}:{}", config.host, config.port);
-        let listener = TcpListener::bind(&address).map_err(|cause| StartError::Bind {
-            address: address.clone(),
-            cause,
-        })?;
-        let bound = listener.local_addr().map_err(|cause| StartError::Bind {
-            address: address.clone(),
-            cause,
-        })?;
-        let mut settings = config.api.clone();
-        settings.jwks = components.jwks.clone();
-        let readiness: Arc<dyn Readiness> = Arc::new(components.database.clone());
-        let service = components.service.clone();
-        let (account, admin) = (components.account.clone(), components.admin.clone());
-        let recovery = components.recovery.clone();
-        let mfa = components.mfa.clone();
-        let oauth = components.oauth.clone();
-        let pool = components.database.clone();
-        let cache = components.database.clone();
-        let metrics = web::Data::new(
-            Metrics::new()
-                .map_err(|e| StartError::Metrics(e.to_string()))?
-                .with_pool_probe(move || {
-                    let state = pool.pool_state();
-                    PoolState {
-                        connections: state.connections,
-                        idle_connections: state.idle_connections,
-                        max_connections: state.max_connections,
-                    }
-                })
-                .with_session_cache_probe(move || {
-                    cache
-                        .session_cache_stats()
-                        .map(|stats| SessionCacheState {
-                            entries: stats.entries as u64,
-                            hits: stats.hits,
-                            misses: stats.misses,
-                            listening: stats.listening,
-                        })
-                        .unwrap_or_default()
-                }),
-        );
-        let mut server = HttpServer::new(move || {
-            let api = AuthApi {
-                service: service.clone(),
-                readiness: readiness.clone(),
-                settings: settings.clone(),
-                account: account.clone(),
-                admin: admin.clone(),
-                recovery: recovery.clone(),
-                mfa: mfa.clone(),
-                oauth: oauth.clone(),
-            };
-            App::new()
-                .app_data(metrics.clone())
-                .wrap(from_fn(observability::observe))
-                .wrap(auth_api::access_log::middleware())
-                .service(auth_api::scope("", web::Data::new(api)))
-        })
-        .shutdown_timeout(30)
-        // After answering a request whose body it will not read (413, 408), the connection is
-        // closed at once: no "lingering close" that would go on reading and discarding what
-        // the client still sends (a second of it is hundreds of megabytes on a fast link).
-        .client_disconnect_timeout(std::time::Duration::ZERO);
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
-        let server = server
-            .listen(listener)
-            .map_err(|cause| StartError::Bind {
-                address: address.clone(),
-                cause,
-            })?
-            .run();
-        let prune_task = (!config.prune_interval.is_zero())
-            .then(|| PruneTask::spawn(components.pruner.clone(), config.prune_interval));
-        // Started last, so a server that fails to start leaves no worker behind.
-        let mail_worker = spawn_delivery_worker(
-            components.recovery.clone(),
-            components.mail_wake.clone(),
-            config.mail.poll_interval,
-        );
-        Ok(Self {
-            server,
-            address: bound,
-            prune_task,
-            mail_worker,
-        })
-    }
-
-    pub fn address(&self) -> SocketAddr {
-        self.address
-    }
-
-    /// A handle to stop the server (gracefully or not).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
-    /// Serves until SIGINT/SIGTERM (or the handle) stops it; in-flight requests finish.
-    pub async fn run(self) -> std::io::Result<()> {
-        let _prune_task = self.prune_task;
-        let served = self.server.await;
-        drop(self.mail_worker);
-        served
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CreateSuperuserError {
-    #[error(transparent)]
-    Start(#[from] StartError),
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error("a user with this email already exists")]
-    EmailTaken,
-    #[error("this username is already taken")]
-    UsernameTaken,
-    #[error("storage failure: {0}")]
-    Fault(auth_domain::Fault),
-}
-
-/// The configuration of a one-shot command: it authenticates nobody, so it starts no
-/// session-cache listener (nothing may still be connecting when the process exits).
-fn one_shot(config: &Config) -> Config {
-    let mut config = config.clone();
-    config.database.session_cache_size = 0;
-    config
-}
-
-/// `auth-server create-superuser`: an active, verified admin with staff and superuser flags.
-pub async fn create_superuser(
-    config: &Config,
-    email: &str,
-    username: Option<&str>,
-    password: &str,
-) -> Result<User, CreateSuperuserError> {
-    let invalid = |field, error: auth_domain::ValueError| CreateSuperuserError::Invalid {
-        field,
-        message: error.0,
-    };
-    let email = Email::parse(email).map_err(|e| invalid("--email", e))?;
-    let username = username
-        .map(Username::parse)
-        .transpose()
-        .map_err(|e| invalid("--username", e))?;
-    let password = Password::parse(password).map_err(|e| invalid("password", e))?;
-    let context = PolicyContext {
-        email: Some(&email),
-        username: username.as_ref(),
-        ..PolicyContext::default()
-    };
-    PasswordPolicy::check(&password, &context).map_err(|e| invalid("password", e))?;
-    let components = assemble(&one_shot(config)).await?;
-    let profile = NewUser {
-        username,
-        ..NewUser::default()
-    };
-    components
-        .service
-        .register(email, &password, profile, AccountKind::Superuser)
-        .await
-        .map_err(|error| match error {
-            RegisterError::EmailTaken => CreateSuperuserError::EmailTaken,
-            RegisterError::UsernameTaken => CreateSuperuserError::UsernameTaken,
-            RegisterError::Fault(fault) => CreateSuperuserError::Fault(fault),
-        })
-}
-
-/// `auth-server prune`: deletes expired sessions, and revoked ones older than
-/// `SESSION_RETENTION`; returns how many it deleted.
-pub async fn prune(config: &Config) -> Result<u64, PruneError> {
-    let components = assemble(&one_shot(config)).await?;
-    components.pruner.prune().await.map_err(PruneError::Fault)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PruneError {
-    #[error(transparent)]
-    Start(#[from] StartError),
-    #[error("storage failure: {0}")]
-    Fault(auth_domain::Fault),
 }

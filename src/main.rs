@@ -3,7 +3,8 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use auth_server::config::VARIABLES;
+use auth_server::config::server::DEFAULT_LOG_FILTER;
+use auth_server::config::variables;
 use auth_server::{create_superuser, prune, Application, Config};
 use clap::{Parser, Subcommand};
 
@@ -48,8 +49,8 @@ fn environment_help() -> String {
     let mut help = String::from(
         "Configuration (environment variables; a .env file in the working directory is read too):\n",
     );
-    for (name, default, meaning) in VARIABLES {
-        help.push_str(&format!("  {name:<20} {meaning} [default: {default}]\n"));
+    for variable in variables() {
+        help.push_str(&variable.help_line());
     }
     help.push_str("  AUTH_SUPERUSER_PASSWORD  password for create-superuser\n");
     help.push_str("Durations accept whole seconds (900) or a number with s, m, h or d (15m, 7d).");
@@ -121,7 +122,8 @@ fn main() -> ExitCode {
             return fail(format!(".env: {error}"));
         }
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(DEFAULT_LOG_FILTER))
+        .init();
     let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => return fail(error),

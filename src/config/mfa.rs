@@ -2,16 +2,64 @@
 //! `REQUIRE_MFA_FOR_ADMINS`, and `DATA_ENCRYPTION_KEY` (with its key file beside a SQLite
 //! database, as for `JWT_SECRET`).
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use auth_domain::mfa::MfaPolicy;
 use auth_infra::db::DatabaseUrl;
-use auth_infra::DataKey;
+use auth_infra::{secret_file, DataKey};
 use chrono::TimeDelta;
 
-use super::{invalid, ConfigError};
+use super::variable::WhenUnset::{Means, Value};
+use super::variable::{optional, switch, ttl, Env, Setting, Variable};
+use super::ConfigError;
+
+const DATA_ENCRYPTION_KEY: Setting<Option<String>> = Setting::new(
+    "DATA_ENCRYPTION_KEY",
+    Means("none"),
+    |raw| optional(raw, |encoded| DataKey::parse(encoded).map(|_| encoded.trim().to_owned())),
+    "32 bytes, base64, that encrypt TOTP secrets; with SQLite an unset key is generated once into DB_PATH.data-key (0600), with PostgreSQL it is required",
+);
+const MFA_ISSUER: Setting<String> = Setting::new(
+    "MFA_ISSUER",
+    Value("auth-server"),
+    |raw| {
+        let issuer = raw.trim();
+        if issuer.contains(':') || issuer.chars().any(char::is_control) {
+            return Err(
+                "must not contain ':' or control characters (it is part of the otpauth:// label)"
+                    .into(),
+            );
+        }
+        Ok(issuer.to_owned())
+    },
+    "issuer shown by authenticator apps (otpauth:// URIs)",
+);
+const MFA_TOKEN_TTL: Setting<TimeDelta> = Setting::new(
+    "MFA_TOKEN_TTL",
+    Value("5m"),
+    ttl,
+    "lifetime of the mfa_token of a login waiting for its second factor",
+);
+const REAUTH_MAX_AGE: Setting<TimeDelta> = Setting::new(
+    "REAUTH_MAX_AGE",
+    Value("5m"),
+    ttl,
+    "how recent a login re-authenticates an account without a password",
+);
+const REQUIRE_MFA_FOR_ADMINS: Setting<bool> = Setting::new(
+    "REQUIRE_MFA_FOR_ADMINS",
+    Value("false"),
+    |raw| switch(raw).ok_or_else(|| format!("expected true or false, got {raw:?}")),
+    "administration routes answer 403 mfa_required to a login without a second factor",
+);
+
+pub const VARIABLES: &[Variable] = &[
+    DATA_ENCRYPTION_KEY.variable,
+    MFA_ISSUER.variable,
+    MFA_TOKEN_TTL.variable,
+    REAUTH_MAX_AGE.variable,
+    REQUIRE_MFA_FOR_ADMINS.variable,
+];
 
 /// Where the data-encryption key comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,42 +86,16 @@ pub struct MfaConfig {
     pub data_key: DataKeySource,
 }
 
-const VARIABLE: &str = "DATA_ENCRYPTION_KEY";
-
-/// Reads the second-factor settings; `ttl` parses a positive duration variable.
-pub fn read(
-    get: &dyn Fn(&str) -> Option<String>,
-    ttl: &dyn Fn(&'static str, &str) -> Result<TimeDelta, ConfigError>,
-    database_url: &DatabaseUrl,
-) -> Result<MfaConfig, ConfigError> {
-    let issuer = get("MFA_ISSUER")
-        .map(|issuer| issuer.trim().to_owned())
-        .unwrap_or_else(|| "auth-server".to_owned());
-    if issuer.contains(':') || issuer.chars().any(char::is_control) {
-        return Err(invalid(
-            "MFA_ISSUER",
-            "must not contain ':' or control characters (it is part of the otpauth:// label)",
-        ));
-    }
-    let require_for_admins = match get("REQUIRE_MFA_FOR_ADMINS") {
-        None => false,
-        Some(raw) => parse_bool(&raw).ok_or_else(|| {
-            invalid(
-                "REQUIRE_MFA_FOR_ADMINS",
-                format!("expected true or false, got {raw:?}"),
-            )
-        })?,
-    };
-    let data_key = match get(VARIABLE) {
-        Some(encoded) => {
-            DataKey::parse(&encoded).map_err(|message| invalid(VARIABLE, message))?;
-            DataKeySource::Given(encoded.trim().to_owned())
-        }
+/// Reads the second-factor settings; the key file lies beside a SQLite `database_url`.
+pub(super) fn read(env: &Env, database_url: &DatabaseUrl) -> Result<MfaConfig, ConfigError> {
+    let issuer = MFA_ISSUER.read(env)?;
+    let require_for_admins = REQUIRE_MFA_FOR_ADMINS.read(env)?;
+    let data_key = match DATA_ENCRYPTION_KEY.read(env)? {
+        Some(encoded) => DataKeySource::Given(encoded),
         None => match database_url.sqlite_path() {
             Some(path) => DataKeySource::File(PathBuf::from(format!("{path}.data-key"))),
             None => {
-                return Err(invalid(
-                    VARIABLE,
+                return Err(DATA_ENCRYPTION_KEY.refuse(
                     "is required with PostgreSQL: set 32 random bytes in base64 \
                      (e.g. `openssl rand -base64 32`); it encrypts TOTP secrets",
                 ))
@@ -83,20 +105,12 @@ pub fn read(
     Ok(MfaConfig {
         policy: MfaPolicy {
             issuer,
-            token_ttl: ttl("MFA_TOKEN_TTL", "5m")?,
-            reauth_max_age: ttl("REAUTH_MAX_AGE", "5m")?,
+            token_ttl: MFA_TOKEN_TTL.read(env)?,
+            reauth_max_age: REAUTH_MAX_AGE.read(env)?,
         },
         require_for_admins,
         data_key,
     })
-}
-
-fn parse_bool(raw: &str) -> Option<bool> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
-    }
 }
 
 impl MfaConfig {
@@ -104,7 +118,7 @@ impl MfaConfig {
     pub fn data_key(&self) -> Result<DataKey, ConfigError> {
         match &self.data_key {
             DataKeySource::Given(encoded) => {
-                DataKey::parse(encoded).map_err(|message| invalid(VARIABLE, message))
+                DataKey::parse(encoded).map_err(|message| DATA_ENCRYPTION_KEY.refuse(message))
             }
             DataKeySource::File(path) => load_or_create(path),
         }
@@ -112,121 +126,20 @@ impl MfaConfig {
 }
 
 fn load_or_create(path: &Path) -> Result<DataKey, ConfigError> {
-    let fail = |message: String| invalid(VARIABLE, message);
-    match fs::read_to_string(path) {
-        Ok(existing) => DataKey::parse(&existing).map_err(|message| {
-            fail(format!(
-                "the key file {} {message}; it encrypts the TOTP secrets, so restore it \
-                 rather than delete it",
-                path.display()
-            ))
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let encoded = DataKey::generate_encoded();
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path).map_err(|e| {
-                fail(format!(
-                    "cannot create the key file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            file.write_all(encoded.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| fail(format!("cannot write the key file {}: {e}", path.display())))?;
-            log::warn!(
-                "DATA_ENCRYPTION_KEY is not set: generated a data-encryption key in {} (mode \
-                 0600). Back it up with the database: without it TOTP secrets cannot be read.",
-                path.display()
-            );
-            DataKey::parse(&encoded).map_err(fail)
-        }
-        Err(error) => Err(fail(format!(
-            "cannot read the key file {}: {error}",
+    let file = secret_file::read_or_create(path, DataKey::generate_encoded)
+        .map_err(|error| DATA_ENCRYPTION_KEY.refuse(error.to_string()))?;
+    if file.created {
+        log::warn!(
+            "DATA_ENCRYPTION_KEY is not set: generated a data-encryption key in {} (mode \
+             0600). Back it up with the database: without it TOTP secrets cannot be read.",
             path.display()
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use std::collections::HashMap;
-
-    use crate::config::Config;
-
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::ConfigError> {
-        let env: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .chain([("JWT_SECRET".to_owned(), "x".repeat(32))])
-            .collect();
-        Config::from_lookup(|name| env.get(name).cloned())
-    }
-
-    #[test]
-    fn defaults() {
-        let config = config(&[("DATABASE_URL", "sqlite:///tmp/x.db")]).unwrap();
-        assert_eq!(config.mfa.policy.issuer, "auth-server");
-        assert_eq!(config.mfa.policy.token_ttl.num_seconds(), 300);
-        assert_eq!(config.mfa.policy.reauth_max_age.num_seconds(), 300);
-        assert!(!config.mfa.require_for_admins);
-        assert_eq!(
-            config.mfa.data_key,
-            super::DataKeySource::File("/tmp/x.db.data-key".into())
         );
     }
-
-    #[test]
-    fn postgres_needs_a_key_and_a_bad_one_names_the_variable() {
-        let pg = "postgres://u@h/db";
-        let error = config(&[("DATABASE_URL", pg)]).unwrap_err();
-        assert_eq!(error.variable, "DATA_ENCRYPTION_KEY");
-        let error =
-            config(&[("DATABASE_URL", pg), ("DATA_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
-        assert_eq!(error.variable, "DATA_ENCRYPTION_KEY");
-        let key = auth_infra::DataKey::generate_encoded();
-        assert!(config(&[("DATABASE_URL", pg), ("DATA_ENCRYPTION_KEY", &key)]).is_ok());
-        let error = config(&[
-            ("DATABASE_URL", pg),
-            ("DATA_ENCRYPTION_KEY", &key),
-            ("REQUIRE_MFA_FOR_ADMINS", "maybe"),
-        ])
-        .unwrap_err();
-        assert_eq!(error.variable, "REQUIRE_MFA_FOR_ADMINS");
-    }
-
-    #[test]
-    fn key_file_is_created_once_with_mode_0600() {
-        let dir = std::env::temp_dir().join(format!("auth-mfa-{}", uuid_like()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("auth.db");
-        let config = config(&[("DATABASE_URL", &format!("sqlite://{}", db.display()))]).unwrap();
-        let first = config.mfa.data_key().unwrap();
-        let second = config.mfa.data_key().unwrap();
-        assert_eq!(first.id(), second.id());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("auth.db.data-key"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    fn uuid_like() -> String {
-        format!(
-            "{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        )
-    }
+    DataKey::parse(&file.contents).map_err(|message| {
+        DATA_ENCRYPTION_KEY.refuse(format!(
+            "the key file {} {message}; it encrypts the TOTP secrets, so restore it \
+             rather than delete it",
+            path.display()
+        ))
+    })
 }

@@ -10,7 +10,52 @@ use std::time::Duration;
 use auth_api::oauth::RedirectAllowlist;
 use auth_infra::oidc::{Flavour, GithubUrls, ProviderSettings};
 
-use super::{parse_duration, ConfigError};
+use super::variable::WhenUnset::{Means, Value};
+use super::variable::{list, positive_duration, switch, Env, Setting, Variable};
+use super::ConfigError;
+
+const OAUTH_PROVIDERS: Setting<Vec<String>> = Setting::new(
+    "OAUTH_PROVIDERS",
+    Means("none"),
+    |raw| Ok(list(raw).map(str::to_owned).collect()),
+    "social login: comma-separated provider names (github selects GitHub's flavour)",
+);
+const OAUTH_REDIRECT_ALLOWLIST: Setting<Vec<String>> = Setting::new(
+    "OAUTH_REDIRECT_ALLOWLIST",
+    Means("none"),
+    |raw| Ok(list(raw).map(str::to_owned).collect()),
+    "comma-separated app URLs the browser may be sent back to (exact origin, path by whole segments); required with providers",
+);
+const OAUTH_HTTP_TIMEOUT: Setting<Duration> = Setting::new(
+    "OAUTH_HTTP_TIMEOUT",
+    Value("10s"),
+    positive_duration,
+    "longest wait for any request to a login provider",
+);
+
+/// The per-provider family, as `--help` and the README show it (read by name below).
+const fn family(name: &'static str, default: super::variable::WhenUnset, help: &'static str) -> Variable {
+    Variable {
+        name,
+        default,
+        help,
+    }
+}
+
+pub const VARIABLES: &[Variable] = &[
+    OAUTH_PROVIDERS.variable,
+    family("OAUTH_<NAME>_ISSUER", Means("none"), "the provider's issuer URL (its /.well-known/openid-configuration is read); not for github"),
+    family("OAUTH_<NAME>_CLIENT_ID", Means("none"), "the client id registered at the provider"),
+    family("OAUTH_<NAME>_CLIENT_SECRET", Means("none"), "its client secret (required for github)"),
+    family("OAUTH_<NAME>_SCOPES", Value("openid email profile"), "scopes asked (github: read:user user:email)"),
+    family("OAUTH_<NAME>_DISPLAY_NAME", Means("the name capitalised"), "the name apps show"),
+    family("OAUTH_<NAME>_TRUST_EMAIL", Value("false"), "true: the provider's verified emails may link an existing verified account"),
+    family("OAUTH_GITHUB_AUTH_URL", Means("GitHub's"), "GitHub's authorization endpoint (tests point it elsewhere)"),
+    family("OAUTH_GITHUB_TOKEN_URL", Means("GitHub's"), "GitHub's token endpoint"),
+    family("OAUTH_GITHUB_API_URL", Means("GitHub's"), "GitHub's REST API base"),
+    OAUTH_REDIRECT_ALLOWLIST.variable,
+    OAUTH_HTTP_TIMEOUT.variable,
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct OAuthConfig {
@@ -35,16 +80,11 @@ fn is_url(raw: &str) -> bool {
     url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
-/// Reads the social-login settings.
-pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigError> {
+/// Reads the social-login settings: every mistake at once, one line each.
+pub(super) fn read(env: &Env) -> Result<OAuthConfig, ConfigError> {
     let mut mistakes: Vec<(String, String)> = Vec::new();
     let mut mistake = |variable: String, message: String| mistakes.push((variable, message));
-    let names: Vec<String> = get("OAUTH_PROVIDERS")
-        .unwrap_or_default()
-        .split(',')
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .collect();
+    let names = OAUTH_PROVIDERS.read(env)?;
     let mut providers: Vec<ProviderSettings> = Vec::new();
     for name in &names {
         if !name
@@ -58,21 +98,15 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigE
             continue;
         }
         if providers.iter().any(|p| &p.name == name) {
-            mistake(
-                "OAUTH_PROVIDERS".into(),
-                format!("{name:?} is listed twice"),
-            );
+            mistake("OAUTH_PROVIDERS".into(), format!("{name:?} is listed twice"));
             continue;
         }
         let var = |suffix: &str| format!("OAUTH_{}_{suffix}", name.to_uppercase());
-        let value = |suffix: &str| get(&var(suffix)).map(|v| v.trim().to_owned());
+        let value = |suffix: &str| env.get(&var(suffix)).map(|v| v.trim().to_owned());
         let github = name == "github";
         let client_id = value("CLIENT_ID").unwrap_or_default();
         if client_id.is_empty() {
-            mistake(
-                var("CLIENT_ID"),
-                "is required (the client id the provider gave)".into(),
-            );
+            mistake(var("CLIENT_ID"), "is required (the client id the provider gave)".into());
         }
         let client_secret = value("CLIENT_SECRET");
         if github && client_secret.is_none() {
@@ -105,29 +139,15 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigE
             }
             Flavour::OpenId { issuer }
         };
-        let trust_email = match value("TRUST_EMAIL").as_deref() {
+        let trust_email = match value("TRUST_EMAIL") {
             None => false,
-            Some(raw) => match raw.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" => false,
-                _ => {
-                    mistake(
-                        var("TRUST_EMAIL"),
-                        format!("expected true or false, got {raw:?}"),
-                    );
-                    false
-                }
-            },
+            Some(raw) => switch(&raw).unwrap_or_else(|| {
+                mistake(var("TRUST_EMAIL"), format!("expected true or false, got {raw:?}"));
+                false
+            }),
         };
         let scopes = value("SCOPES")
-            .unwrap_or_else(|| {
-                (if github {
-                    GITHUB_SCOPES
-                } else {
-                    DEFAULT_SCOPES
-                })
-                .into()
-            })
+            .unwrap_or_else(|| (if github { GITHUB_SCOPES } else { DEFAULT_SCOPES }).into())
             .split([' ', ','])
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
@@ -145,12 +165,7 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigE
             flavour,
         });
     }
-    let entries: Vec<String> = get("OAUTH_REDIRECT_ALLOWLIST")
-        .unwrap_or_default()
-        .split(',')
-        .map(|e| e.trim().to_owned())
-        .filter(|e| !e.is_empty())
-        .collect();
+    let entries = OAUTH_REDIRECT_ALLOWLIST.read(env)?;
     let allowlist = match RedirectAllowlist::parse(&entries) {
         Ok(list) => list,
         Err(message) => {
@@ -164,20 +179,7 @@ pub fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<OAuthConfig, ConfigE
             "is required with OAUTH_PROVIDERS: the app URLs the user may be sent back to".into(),
         );
     }
-    let http_timeout = match get("OAUTH_HTTP_TIMEOUT") {
-        None => Duration::from_secs(10),
-        Some(raw) => match parse_duration(&raw) {
-            Ok(timeout) if !timeout.is_zero() => timeout,
-            Ok(_) => {
-                mistake("OAUTH_HTTP_TIMEOUT".into(), "must be above 0".into());
-                Duration::from_secs(10)
-            }
-            Err(message) => {
-                mistake("OAUTH_HTTP_TIMEOUT".into(), message);
-                Duration::from_secs(10)
-            }
-        },
-    };
+    let http_timeout = OAUTH_HTTP_TIMEOUT.read(env)?;
     if let Some(((variable, message), rest)) = mistakes.split_first() {
         // One line per mistake; the first names the variable of the error.
         let mut text = message.clone();
@@ -208,7 +210,8 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        read(&|name| env.get(name).cloned())
+        let lookup = |name: &str| env.get(name).cloned();
+        read(&Env::new(&lookup))
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub mod mail;
 // Issue "Social login": the OpenID Connect / GitHub relying party.
 pub mod oidc;
 pub mod secrets;
+// Keys generated beside a SQLite database.
+pub mod secret_file;
 #[cfg(feature = "testing")]
 pub mod smtp_sink;
 #[cfg(feature = "testing")]

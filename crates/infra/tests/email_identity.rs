@@ -5,28 +5,10 @@
 use auth_domain::ports::UserRepository;
 use auth_domain::{Email, UserId};
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Backend, Database, DatabaseOptions};
-use diesel::{Connection, RunQueryDsl};
 use uuid::Uuid;
 
-fn connect(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).unwrap()
-}
-
-fn execute(db: &TestDatabase, statement: &str) {
-    let raw = db.raw_url();
-    match db.url.backend {
-        Backend::Postgres => {
-            let mut conn = diesel::PgConnection::establish(raw).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap();
-        }
-        Backend::Sqlite => {
-            let path = raw.strip_prefix("sqlite://").unwrap_or(raw);
-            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap();
-        }
-    }
-}
+mod support;
+use support::{connect, execute, on_both_databases};
 
 /// A row as an older version (lower-casing only) could have written it.
 fn legacy_row(db: &TestDatabase, email: &str) -> UserId {
@@ -69,27 +51,6 @@ async fn stored_emails_are_normalised_and_colliding_rows_kept_apart(db: TestData
     );
     // Lower-casing is not case folding: ß stays.
     assert_eq!(email(strasse).await.as_str(), "straße@example.com");
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-    };
 }
 
 on_both_databases!(stored_emails_are_normalised_and_colliding_rows_kept_apart);

@@ -18,39 +18,16 @@ use auth_domain::{
     Email, NewUser, PasswordHash, PersonName, Role, Session, SessionId, User, UserId, Username,
 };
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Database, DatabaseOptions};
+use auth_infra::Database;
 use chrono::{DateTime, NaiveDate, SubsecRound, TimeDelta, Utc};
 use uuid::Uuid;
 
-/// Runs each listed `async fn name(db: TestDatabase)` once per backend.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-    };
-}
+mod support;
+use support::{connect, on_both_databases};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------------
-
-fn connect(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).expect("test database connects")
-}
 
 /// Now, to the second: what both backends store exactly.
 fn now() -> DateTime<Utc> {

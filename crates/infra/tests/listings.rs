@@ -13,39 +13,12 @@ use auth_domain::session::ClientInfo;
 use auth_domain::user::AccountKind;
 use auth_domain::{Email, NewUser, PasswordHash, Session, SessionId, User, UserId, Username};
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Backend, Database, DatabaseOptions};
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use auth_infra::{Backend, Database};
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-    };
-}
-
-fn connect(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).expect("test database connects")
-}
-
-/// To the microsecond: what both backends store exactly.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
+mod support;
+use support::{connect, now, on_both_databases};
 
 fn user(email: &str, username: Option<&str>, joined: DateTime<Utc>) -> User {
     let new = NewUser {

@@ -11,54 +11,14 @@ use auth_domain::mfa::ports::{
 };
 use auth_domain::ports::{SessionRepository, UserRepository};
 use auth_domain::recovery::TokenDigest;
-use auth_domain::{
-    AccountKind, Amr, ClientInfo, Email, NewUser, PasswordHash, Session, SessionId, User,
-};
+use auth_domain::{Amr, ClientInfo, Session, SessionId, User};
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Database, DatabaseOptions};
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use auth_infra::Database;
+use chrono::TimeDelta;
 use uuid::Uuid;
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-    };
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-fn store(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).expect("store")
-}
-
-async fn new_user(store: &Database, email: &str) -> User {
-    let user = User::register(
-        Email::parse(email).unwrap(),
-        NewUser::default(),
-        PasswordHash::new("$2b$04$hash".into()),
-        AccountKind::Regular,
-        now(),
-    );
-    store.insert(&user).await.unwrap();
-    user
-}
+mod support;
+use support::{connect, now, on_both_databases, stored_user};
 
 async fn session_of(store: &Database, user: &User) -> Session {
     let at = now();
@@ -120,8 +80,8 @@ async fn enable(store: &Database, user: &User) -> Session {
 }
 
 async fn pending_secrets_are_replaced_confirmed_ones_never(db: TestDatabase) {
-    let store = store(&db);
-    let ann = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let ann = stored_user(&store, "ann@example.com").await;
     assert!(store.find_totp(ann.id).await.unwrap().is_none());
     store
         .put_pending_totp(ann.id, &sealed(1), now())
@@ -183,8 +143,8 @@ async fn pending_secrets_are_replaced_confirmed_ones_never(db: TestDatabase) {
 }
 
 async fn concurrent_confirmations_let_one_through(db: TestDatabase) {
-    let store = Arc::new(store(&db));
-    let ann = new_user(&store, "ann@example.com").await;
+    let store = Arc::new(connect(&db));
+    let ann = stored_user(&store, "ann@example.com").await;
     let keep = session_of(&store, &ann).await;
     store
         .put_pending_totp(ann.id, &sealed(1), now())
@@ -204,8 +164,8 @@ async fn concurrent_confirmations_let_one_through(db: TestDatabase) {
 }
 
 async fn a_step_is_accepted_once_and_only_forward(db: TestDatabase) {
-    let store = Arc::new(store(&db));
-    let ann = new_user(&store, "ann@example.com").await;
+    let store = Arc::new(connect(&db));
+    let ann = stored_user(&store, "ann@example.com").await;
     assert!(
         !store.accept_totp_step(ann.id, 5).await.unwrap(),
         "no confirmed TOTP"
@@ -231,8 +191,8 @@ async fn a_step_is_accepted_once_and_only_forward(db: TestDatabase) {
 }
 
 async fn recovery_codes_are_single_use_and_replaced_as_a_set(db: TestDatabase) {
-    let store = Arc::new(store(&db));
-    let ann = new_user(&store, "ann@example.com").await;
+    let store = Arc::new(connect(&db));
+    let ann = stored_user(&store, "ann@example.com").await;
     assert!(
         !store
             .replace_recovery_codes(ann.id, &digests("x"), now())
@@ -263,7 +223,7 @@ async fn recovery_codes_are_single_use_and_replaced_as_a_set(db: TestDatabase) {
         store.mfa_status(ann.id).await.unwrap().recovery_codes_left,
         9
     );
-    let bob = new_user(&store, "bob@example.com").await;
+    let bob = stored_user(&store, "bob@example.com").await;
     assert!(
         !store
             .use_recovery_code(bob.id, &digests("c")[4], now())
@@ -290,8 +250,8 @@ async fn recovery_codes_are_single_use_and_replaced_as_a_set(db: TestDatabase) {
 }
 
 async fn removing_totp_takes_the_codes_and_reset_takes_everything(db: TestDatabase) {
-    let store = store(&db);
-    let ann = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let ann = stored_user(&store, "ann@example.com").await;
     assert!(!store.remove_totp(ann.id).await.unwrap());
     enable(&store, &ann).await;
     assert!(store.remove_totp(ann.id).await.unwrap());
@@ -333,8 +293,8 @@ fn challenge(user: &User, secret: &str, ttl: TimeDelta) -> MfaChallenge {
 }
 
 async fn challenges_count_failures_and_are_spent_once(db: TestDatabase) {
-    let store = Arc::new(store(&db));
-    let ann = new_user(&store, "ann@example.com").await;
+    let store = Arc::new(connect(&db));
+    let ann = stored_user(&store, "ann@example.com").await;
     let pending = challenge(&ann, "token-1", TimeDelta::minutes(5));
     store.insert_challenge(&pending).await.unwrap();
     assert_eq!(

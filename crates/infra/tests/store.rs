@@ -16,19 +16,12 @@ use auth_infra::{Database, DatabaseOptions};
 use chrono::{DateTime, NaiveDate, SubsecRound, TimeDelta, Utc};
 use uuid::Uuid;
 
+mod support;
+use support::{connect, now};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Connects (running the migrations) to a throw-away database.
-fn connect(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).expect("connect to the test database")
-}
-
-/// Now, at the precision both backends store (microseconds).
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
 
 fn email(raw: &str) -> Email {
     Email::parse(raw).expect("valid email")

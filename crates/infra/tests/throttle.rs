@@ -13,6 +13,9 @@ use auth_infra::testing::TestDatabase;
 use auth_infra::{Database, DatabaseOptions};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
+mod support;
+use support::on_both_databases;
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
 }
@@ -95,27 +98,6 @@ fn lock_set(attempt: &AdmittedAttempt, kind: CounterKind) -> Option<DateTime<Utc
         .iter()
         .find(|counted| counted.kind == kind)
         .and_then(|counted| counted.lock_set)
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-    };
 }
 
 async fn the_fifth_failure_locks_the_pair_and_a_lock_changes_nothing(db: TestDatabase) {

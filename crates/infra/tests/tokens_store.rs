@@ -9,75 +9,17 @@ use auth_domain::ports::{SessionRepository, UserRepository};
 use auth_domain::recovery::{
     password_fingerprint, OneTimeToken, OneTimeTokenKind, OneTimeTokenRepository, TokenDigest,
 };
-use auth_domain::{
-    AccountKind, ClientInfo, Email, NewUser, PasswordHash, Session, SessionId, User,
-};
+use auth_domain::{ClientInfo, Email, PasswordHash, Session, SessionId, User};
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Backend, Database, DatabaseOptions};
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use diesel::{Connection, RunQueryDsl};
+use auth_infra::Database;
+use chrono::TimeDelta;
 use uuid::Uuid;
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-    };
-}
+mod support;
+use support::{connect, execute, now, on_both_databases, stored, user_with_hash};
 
 const OLD_HASH: &str = "$2b$04$old-hash-old-hash-old-hash-old-hash-old-hash-old-h";
 const NEW_HASH: &str = "$2b$04$new-hash-new-hash-new-hash-new-hash-new-hash-new-h";
-
-/// Whole microseconds: what both databases keep of a timestamp.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-fn store(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).expect("store")
-}
-
-/// Runs raw SQL beside the store (what another route or an operator would do).
-fn execute(db: &TestDatabase, statement: &str) -> usize {
-    let raw = db.raw_url();
-    match db.url.backend {
-        Backend::Postgres => {
-            let mut conn = diesel::PgConnection::establish(raw).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap()
-        }
-        Backend::Sqlite => {
-            let path = raw.strip_prefix("sqlite://").unwrap();
-            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap()
-        }
-    }
-}
-
-async fn new_user(store: &Database, email: &str) -> User {
-    let user = User::register(
-        Email::parse(email).unwrap(),
-        NewUser::default(),
-        PasswordHash::new(OLD_HASH.into()),
-        AccountKind::Regular,
-        now(),
-    );
-    store.insert(&user).await.unwrap();
-    user
-}
 
 async fn new_session(store: &Database, user: &User) -> Session {
     let at = now();
@@ -132,8 +74,8 @@ async fn revoked(store: &Database, session: &Session) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 async fn tokens_round_trip_and_unknown_digests_are_none(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-1");
     store.insert_token(&stored).await.unwrap();
 
@@ -148,8 +90,8 @@ async fn tokens_round_trip_and_unknown_digests_are_none(db: TestDatabase) {
 }
 
 async fn verification_is_redeemed_once_and_marks_the_user(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let stored = token(&user, OneTimeTokenKind::VerifyEmail, "secret-v");
     store.insert_token(&stored).await.unwrap();
     let at = now();
@@ -177,8 +119,8 @@ async fn verification_is_redeemed_once_and_marks_the_user(db: TestDatabase) {
 }
 
 async fn verification_for_a_changed_email_writes_nothing(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let stored = token(&user, OneTimeTokenKind::VerifyEmail, "secret-v");
     store.insert_token(&stored).await.unwrap();
     execute(
@@ -216,9 +158,9 @@ async fn verification_for_a_changed_email_writes_nothing(db: TestDatabase) {
 }
 
 async fn expired_wrong_kind_and_foreign_tokens_are_not_redeemed(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
-    let other = new_user(&store, "bob@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
+    let other = stored(&store, user_with_hash("bob@example.com", OLD_HASH)).await;
     let verify = token(&user, OneTimeTokenKind::VerifyEmail, "v");
     let reset = token(&user, OneTimeTokenKind::PasswordReset, "r");
     store.insert_token(&verify).await.unwrap();
@@ -266,9 +208,9 @@ async fn expired_wrong_kind_and_foreign_tokens_are_not_redeemed(db: TestDatabase
 }
 
 async fn reset_replaces_the_hash_and_ends_every_session_of_the_user(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
-    let other = new_user(&store, "bob@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
+    let other = stored(&store, user_with_hash("bob@example.com", OLD_HASH)).await;
     let sessions = [
         new_session(&store, &user).await,
         new_session(&store, &user).await,
@@ -301,8 +243,8 @@ async fn reset_replaces_the_hash_and_ends_every_session_of_the_user(db: TestData
 }
 
 async fn reset_after_a_password_change_writes_nothing(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let session = new_session(&store, &user).await;
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-r");
     store.insert_token(&stored).await.unwrap();
@@ -335,8 +277,8 @@ async fn reset_after_a_password_change_writes_nothing(db: TestDatabase) {
 }
 
 async fn concurrent_redemptions_of_one_token_succeed_once(db: TestDatabase) {
-    let store = Arc::new(store(&db));
-    let user = new_user(&store, "ann@example.com").await;
+    let store = Arc::new(connect(&db));
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let stored = token(&user, OneTimeTokenKind::PasswordReset, "secret-r");
     store.insert_token(&stored).await.unwrap();
 
@@ -365,8 +307,8 @@ async fn concurrent_redemptions_of_one_token_succeed_once(db: TestDatabase) {
 }
 
 async fn delete_and_purge_remove_tokens(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let live = token(&user, OneTimeTokenKind::VerifyEmail, "live");
     let expired = OneTimeToken {
         expires_at: now() - TimeDelta::seconds(1),
@@ -391,9 +333,9 @@ async fn delete_and_purge_remove_tokens(db: TestDatabase) {
 }
 
 async fn revoke_all_for_user_ends_only_that_users_live_sessions(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
-    let other = new_user(&store, "bob@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
+    let other = stored(&store, user_with_hash("bob@example.com", OLD_HASH)).await;
     let first = new_session(&store, &user).await;
     let second = new_session(&store, &user).await;
     let bystander = new_session(&store, &other).await;
@@ -416,8 +358,8 @@ fn reset_intent(email: &str) -> MailIntent {
 }
 
 async fn outbox_entries_are_leased_retried_given_up_and_finished(db: TestDatabase) {
-    let store = store(&db);
-    let user = new_user(&store, "ann@example.com").await;
+    let store = connect(&db);
+    let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let t0 = now();
     let verify = MailIntent::VerifyEmail {
         user_id: user.id,
@@ -500,7 +442,7 @@ async fn outbox_entries_are_leased_retried_given_up_and_finished(db: TestDatabas
 }
 
 async fn outbox_honours_the_limit(db: TestDatabase) {
-    let store = store(&db);
+    let store = connect(&db);
     let t0 = now();
     for n in 0..5 {
         store
@@ -515,7 +457,7 @@ async fn outbox_honours_the_limit(db: TestDatabase) {
 }
 
 async fn concurrent_claimers_share_the_outbox_without_overlap(db: TestDatabase) {
-    let store = Arc::new(store(&db));
+    let store = Arc::new(connect(&db));
     let t0 = now();
     for n in 0..10 {
         store

@@ -14,6 +14,13 @@ pub use tokens::{JwtSettings, JwtTokenService};
 /// Shortest HMAC key accepted (RFC 7518 §3.2: at least the hash output size for HS256).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// A fresh HMAC key: 32 random bytes, hex (what a generated `DB_PATH.jwt-secret` holds).
+pub fn generate_secret() -> String {
+    (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
 /// The HMAC algorithms accepted as `JWT_ALGORITHM`.
 pub fn parse_hmac_algorithm(name: &str) -> Option<Algorithm> {
     match name {

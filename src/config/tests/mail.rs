@@ -1,27 +1,12 @@
-//! The mail, verification and reset variables of [`super::Config`].
+//! The mail, verification and reset variables.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use super::{Config, ConfigError, MailTransport};
-
-fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let env: HashMap<String, String> = pairs
-        .iter()
-        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-        .collect();
-    Config::from_lookup(|name| env.get(name).cloned())
-}
-
-fn refused(pairs: &[(&str, &str)]) -> ConfigError {
-    match config(pairs) {
-        Ok(_) => panic!("{pairs:?} was accepted"),
-        Err(error) => error,
-    }
-}
+use super::{config, refused};
+use crate::config::MailTransport;
 
 #[test]
 fn defaults_write_mail_to_a_folder_with_the_documented_policy() {

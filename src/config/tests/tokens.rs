@@ -1,26 +1,9 @@
-//! Configuration: signing-key variables, and property tests of the duration syntax.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::collections::HashMap;
+//! The signing-key variables: which algorithm needs which key, and unusable key files.
 
 use auth_infra::test_keys::{self, TempDir};
-use proptest::prelude::*;
 
-use super::*;
-
-fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Config::from_lookup(|name| vars.get(name).cloned())
-}
-
-fn refused(vars: &[(&str, &str)]) -> ConfigError {
-    config(vars).expect_err("the configuration was accepted")
-}
-
-const SQLITE: (&str, &str) = ("DATABASE_URL", "sqlite:///nonexistent-dir/auth.db");
+use super::{config, refused, SQLITE};
+use crate::config::SecretSource;
 
 #[test]
 fn asymmetric_algorithms_need_a_private_key_file_and_no_secret() {
@@ -149,61 +132,4 @@ async fn unusable_key_files_stop_the_server_with_one_line_naming_the_variable() 
         assert!(!line.contains('\n'), "one line: {line:?}");
         assert!(!line.contains("-----"), "no key material: {line:?}");
     }
-}
-
-#[test]
-fn durations_accept_the_documented_forms() {
-    assert_eq!(parse_duration("900"), Ok(Duration::from_secs(900)));
-    assert_eq!(parse_duration(" 15m "), Ok(Duration::from_secs(900)));
-    assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
-    assert!(parse_duration("15 m").is_err());
-    assert!(parse_duration("-5s").is_err());
-    assert!(parse_duration("5w").is_err());
-    assert!(parse_duration("").is_err());
-    assert!(parse_duration("3651d").is_err(), "over ten years");
-}
-
-const TEN_YEARS: u64 = 10 * 365 * 86_400;
-
-proptest! {
-    #[test]
-    fn durations_round_trip(n in 0u64..=TEN_YEARS, unit in prop::sample::select(vec![
-        ("s", 1u64), ("m", 60), ("h", 3_600), ("d", 86_400),
-    ])) {
-        let (suffix, secs) = unit;
-        let parsed = parse_duration(&format!("{n}{suffix}"));
-        match n.checked_mul(secs).filter(|total| *total <= TEN_YEARS) {
-            Some(total) => prop_assert_eq!(parsed, Ok(Duration::from_secs(total))),
-            None => prop_assert!(parsed.is_err()),
-        }
-        if suffix == "s" {
-            prop_assert_eq!(parse_duration(&n.to_string()), Ok(Duration::from_secs(n)));
-        }
-    }
-
-    #[test]
-    fn durations_never_panic(raw in any::<String>()) {
-        let _ = parse_duration(&raw);
-    }
-
-    #[test]
-    fn durations_never_panic_on_near_misses(raw in "[ 0-9]{0,25}[smhdµ€x ]{0,3}") {
-        if let Ok(value) = parse_duration(&raw) {
-            prop_assert!(value.as_secs() <= TEN_YEARS);
-        }
-    }
-}
-
-#[test]
-fn session_cache_size_defaults_to_10000_and_0_turns_it_off() {
-    assert_eq!(
-        config(&[SQLITE]).unwrap().database.session_cache_size,
-        10_000
-    );
-    let off = config(&[SQLITE, ("SESSION_CACHE_SIZE", "0")]).unwrap();
-    assert_eq!(off.database.session_cache_size, 0);
-    assert_eq!(
-        refused(&[SQLITE, ("SESSION_CACHE_SIZE", "many")]).variable,
-        "SESSION_CACHE_SIZE"
-    );
 }

@@ -1,0 +1,77 @@
+//! Which second factors a user has, and the administrator's reset of all of them.
+use async_trait::async_trait;
+use auth_domain::mfa::ports::{MfaStatus, SecondFactors};
+use auth_domain::{Fault, UserId};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::rows::naive;
+use crate::db::schema::{mfa_challenges, recovery_codes, totp_secrets, users};
+use crate::db::{AnyConnection, Database, StoreError};
+
+/// The other second factors a user keeps when TOTP goes: passkeys (a later issue), none yet.
+pub(super) fn other_factor_remains(_conn: &mut AnyConnection, _user_id: &str) -> QueryResult<bool> {
+    Ok(false)
+}
+
+#[async_trait]
+impl SecondFactors for Database {
+    async fn mfa_status(&self, user_id: UserId) -> Result<MfaStatus, Fault> {
+        let user_id = user_id.to_string();
+        self.run(move |conn| {
+            let totp = totp_secrets::table
+                .find(&user_id)
+                .filter(totp_secrets::confirmed_at.is_not_null())
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            let left = recovery_codes::table
+                .filter(recovery_codes::user_id.eq(&user_id))
+                .filter(recovery_codes::used_at.is_null())
+                .count()
+                .get_result::<i64>(conn)?;
+            Ok(MfaStatus {
+                totp,
+                recovery_codes_left: u32::try_from(left).unwrap_or(u32::MAX),
+                passkeys: 0,
+            })
+        })
+        .await
+        .map_err(Fault::from)
+    }
+
+    async fn reset_second_factors(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, Fault> {
+        let user = user_id;
+        let (user_id, now) = (user_id.to_string(), naive(now));
+        let outcome = self
+            .run(move |conn| {
+                conn.transaction::<_, StoreError, _>(|conn| {
+                    let found = diesel::update(users::table.find(&user_id))
+                        .set(users::mfa_enabled.eq(false))
+                        .execute(conn)?;
+                    if found != 1 {
+                        return Ok(None);
+                    }
+                    diesel::delete(totp_secrets::table.find(&user_id)).execute(conn)?;
+                    diesel::delete(
+                        recovery_codes::table.filter(recovery_codes::user_id.eq(&user_id)),
+                    )
+                    .execute(conn)?;
+                    diesel::delete(
+                        mfa_challenges::table.filter(mfa_challenges::user_id.eq(&user_id)),
+                    )
+                    .execute(conn)?;
+                    Ok(Some(crate::db::sessions::revoke_all_of(
+                        conn, &user_id, now,
+                    )?))
+                })
+            })
+            .await;
+        self.forget_user(user);
+        outcome.map_err(Fault::from)
+    }
+}
