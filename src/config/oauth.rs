@@ -34,7 +34,11 @@ const OAUTH_HTTP_TIMEOUT: Setting<Duration> = Setting::new(
 );
 
 /// The per-provider family, as `--help` and the README show it (read by name below).
-const fn family(name: &'static str, default: super::variable::WhenUnset, help: &'static str) -> Variable {
+const fn family(
+    name: &'static str,
+    default: super::variable::WhenUnset,
+    help: &'static str,
+) -> Variable {
     Variable {
         name,
         default,
@@ -44,15 +48,51 @@ const fn family(name: &'static str, default: super::variable::WhenUnset, help: &
 
 pub const VARIABLES: &[Variable] = &[
     OAUTH_PROVIDERS.variable,
-    family("OAUTH_<NAME>_ISSUER", Means("none"), "the provider's issuer URL (its /.well-known/openid-configuration is read); not for github"),
-    family("OAUTH_<NAME>_CLIENT_ID", Means("none"), "the client id registered at the provider"),
-    family("OAUTH_<NAME>_CLIENT_SECRET", Means("none"), "its client secret (required for github)"),
-    family("OAUTH_<NAME>_SCOPES", Value("openid email profile"), "scopes asked (github: read:user user:email)"),
-    family("OAUTH_<NAME>_DISPLAY_NAME", Means("the name capitalised"), "the name apps show"),
-    family("OAUTH_<NAME>_TRUST_EMAIL", Value("false"), "true: the provider's verified emails may link an existing verified account"),
-    family("OAUTH_GITHUB_AUTH_URL", Means("GitHub's"), "GitHub's authorization endpoint (tests point it elsewhere)"),
-    family("OAUTH_GITHUB_TOKEN_URL", Means("GitHub's"), "GitHub's token endpoint"),
-    family("OAUTH_GITHUB_API_URL", Means("GitHub's"), "GitHub's REST API base"),
+    family(
+        "OAUTH_<NAME>_ISSUER",
+        Means("none"),
+        "the provider's issuer URL (its /.well-known/openid-configuration is read); not for github",
+    ),
+    family(
+        "OAUTH_<NAME>_CLIENT_ID",
+        Means("none"),
+        "the client id registered at the provider",
+    ),
+    family(
+        "OAUTH_<NAME>_CLIENT_SECRET",
+        Means("none"),
+        "its client secret (required for github)",
+    ),
+    family(
+        "OAUTH_<NAME>_SCOPES",
+        Value("openid email profile"),
+        "scopes asked (github: read:user user:email)",
+    ),
+    family(
+        "OAUTH_<NAME>_DISPLAY_NAME",
+        Means("the name capitalised"),
+        "the name apps show",
+    ),
+    family(
+        "OAUTH_<NAME>_TRUST_EMAIL",
+        Value("false"),
+        "true: the provider's verified emails may link an existing verified account",
+    ),
+    family(
+        "OAUTH_GITHUB_AUTH_URL",
+        Means("GitHub's"),
+        "GitHub's authorization endpoint (tests point it elsewhere)",
+    ),
+    family(
+        "OAUTH_GITHUB_TOKEN_URL",
+        Means("GitHub's"),
+        "GitHub's token endpoint",
+    ),
+    family(
+        "OAUTH_GITHUB_API_URL",
+        Means("GitHub's"),
+        "GitHub's REST API base",
+    ),
     OAUTH_REDIRECT_ALLOWLIST.variable,
     OAUTH_HTTP_TIMEOUT.variable,
 ];
@@ -98,7 +138,10 @@ pub(super) fn read(env: &Env) -> Result<OAuthConfig, ConfigError> {
             continue;
         }
         if providers.iter().any(|p| &p.name == name) {
-            mistake("OAUTH_PROVIDERS".into(), format!("{name:?} is listed twice"));
+            mistake(
+                "OAUTH_PROVIDERS".into(),
+                format!("{name:?} is listed twice"),
+            );
             continue;
         }
         let var = |suffix: &str| format!("OAUTH_{}_{suffix}", name.to_uppercase());
@@ -106,7 +149,10 @@ pub(super) fn read(env: &Env) -> Result<OAuthConfig, ConfigError> {
         let github = name == "github";
         let client_id = value("CLIENT_ID").unwrap_or_default();
         if client_id.is_empty() {
-            mistake(var("CLIENT_ID"), "is required (the client id the provider gave)".into());
+            mistake(
+                var("CLIENT_ID"),
+                "is required (the client id the provider gave)".into(),
+            );
         }
         let client_secret = value("CLIENT_SECRET");
         if github && client_secret.is_none() {
@@ -142,12 +188,22 @@ pub(super) fn read(env: &Env) -> Result<OAuthConfig, ConfigError> {
         let trust_email = match value("TRUST_EMAIL") {
             None => false,
             Some(raw) => switch(&raw).unwrap_or_else(|| {
-                mistake(var("TRUST_EMAIL"), format!("expected true or false, got {raw:?}"));
+                mistake(
+                    var("TRUST_EMAIL"),
+                    format!("expected true or false, got {raw:?}"),
+                );
                 false
             }),
         };
         let scopes = value("SCOPES")
-            .unwrap_or_else(|| (if github { GITHUB_SCOPES } else { DEFAULT_SCOPES }).into())
+            .unwrap_or_else(|| {
+                (if github {
+                    GITHUB_SCOPES
+                } else {
+                    DEFAULT_SCOPES
+                })
+                .into()
+            })
             .split([' ', ','])
             .filter(|s| !s.is_empty())
             .map(str::to_owned)

@@ -40,5 +40,6 @@ mod mfa_support;
 // Social login.
 mod oauth;
 mod oauth_github;
+mod oauth_standin;
 mod oauth_support;
 mod token_hardening;

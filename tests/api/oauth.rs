@@ -13,6 +13,7 @@ use crate::oauth_support::{
     social_login, spawn, AppSide, APP,
 };
 use crate::on_both_databases;
+use crate::recovery::{assert_accepted, confirm_reset, request_reset};
 
 fn user_id_of(tokens: &Value) -> String {
     claims_of(tokens["access_token"].as_str().unwrap())["sub"]
@@ -30,7 +31,7 @@ async fn me(app: &TestApp, tokens: &Value) -> Value {
 }
 
 async fn a_new_account_then_a_second_login_and_the_single_use_login_code(db: Db) {
-    let (app, _mail) = spawn(db, &[]).await;
+    let (app, mail) = spawn(db, &[]).await;
     let providers = json_of(
         app.client
             .get(app.url("/oauth/providers"))

@@ -11,50 +11,13 @@ use auth_domain::oauth::{
 };
 use auth_domain::ports::UserRepository;
 use auth_domain::recovery::TokenDigest;
-use auth_domain::{AccountKind, Email, NewUser, PasswordHash, User};
+use auth_domain::Email;
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Database, DatabaseOptions};
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::TimeDelta;
 use uuid::Uuid;
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(auth_infra::testing::TestDatabase::postgres()).await
-                }
-            )*
-        }
-    };
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-fn store(db: &TestDatabase) -> Database {
-    Database::connect(&db.url, &DatabaseOptions::default()).expect("store")
-}
-
-fn account(email: &str, hash: &str) -> User {
-    User::register(
-        Email::parse(email).unwrap(),
-        NewUser::default(),
-        PasswordHash::new(hash.into()),
-        AccountKind::Regular,
-        now(),
-    )
-}
+mod support;
+use support::{connect as store, now, on_both_databases, user_with_hash as account};
 
 fn profile(subject: &str) -> ExternalProfile {
     ExternalProfile {

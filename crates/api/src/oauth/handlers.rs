@@ -86,9 +86,9 @@ pub async fn providers(api: Api) -> HttpResponse {
     params(("provider" = String, Path, description = "A configured provider"), AuthorizeQuery),
     responses(
         (status = 302, description = "To the provider's authorization endpoint (or, when the provider cannot be reached, back to `redirect_uri?error=login_failed&state=…`)"),
-        (status = 400, description = "`invalid_redirect`: `redirect_uri` is not allowed | `invalid_token`: unknown or expired `link`", body = ErrorBody),
+        (status = 400, description = "`invalid_redirect`: redirect_uri is not allowed | `invalid_token`: unknown or expired link", body = ErrorBody),
         (status = 404, description = "`unknown_provider`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: `state` or `code_challenge` missing or malformed", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: state or code_challenge missing or malformed", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many ceremonies started from this address", body = ErrorBody),
         (status = 500, description = "`internal_error`", body = ErrorBody),
         (status = 503, description = "`service_unavailable`: the database (or, for a link, the provider) cannot be reached", body = ErrorBody),
@@ -100,12 +100,20 @@ pub async fn authorize(
     provider: web::Path<String>,
     query: web::Query<AuthorizeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let oauth = oauth(&api)?;
     if let Some(link) = query.link.as_deref() {
+        let oauth = oauth(&api)?;
         let url = oauth.service.resume_link(&provider, link).await?;
         record(&req, oauth, &provider, "started");
         return Ok(redirect_to(&url));
     }
+    // The app's binding is checked first, whatever the provider.
+    let app = AppBinding::read(
+        query.redirect_uri.as_deref(),
+        query.state.as_deref(),
+        query.code_challenge.as_deref(),
+        query.code_challenge_method.as_deref(),
+    )?;
+    let oauth = oauth(&api)?;
     if !oauth
         .service
         .providers()
@@ -114,12 +122,6 @@ pub async fn authorize(
     {
         return Err(unknown_provider());
     }
-    let app = AppBinding::read(
-        query.redirect_uri.as_deref(),
-        query.state.as_deref(),
-        query.code_challenge.as_deref(),
-        query.code_challenge_method.as_deref(),
-    )?;
     let redirect = oauth
         .allowlist
         .admit(&app.redirect_uri)
@@ -178,6 +180,9 @@ pub async fn callback(
     provider: web::Path<String>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if query.state.as_deref().is_none_or(str::is_empty) {
+        return Err(invalid_state());
+    }
     let oauth = oauth(&api)?;
     let code = query.code.as_deref().filter(|_| query.error.is_none());
     let outcome = oauth
@@ -212,7 +217,7 @@ pub async fn callback(
     request_body = LoginCodeBody,
     responses(
         (status = 200, description = "The token pair, or `mfa_required` (then `POST /login/mfa`); `Cache-Control: no-store`", body = TokenPairOut),
-        (status = 400, description = "`invalid_token`: bad, spent or expired `login_code`, or a wrong `code_verifier` (the code is spent) | `malformed_body`", body = ErrorBody),
+        (status = 400, description = "`invalid_token`: bad, spent or expired login_code, or a wrong code_verifier (the code is spent) | `malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the account was deactivated meanwhile", body = ErrorBody),
         (status = 409, description = "`account_exists`: an account took the email meanwhile", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
@@ -348,6 +353,8 @@ pub async fn link(
         (status = 403, description = "`reauthentication_required`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such identity of the caller", body = ErrorBody),
         (status = 409, description = "`last_login_method`: no password, passkey or other identity would remain", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`", body = ErrorBody),
         (status = 500, description = "`internal_error`", body = ErrorBody),
         (status = 503, description = "`service_unavailable`", body = ErrorBody),

@@ -40,7 +40,8 @@ type Client = CoreClient<
 struct Cached {
     metadata: CoreProviderMetadata,
     fetched_at: Instant,
-    jwks_fetched_at: Instant,
+    /// The last re-fetch for an unknown `kid` (`None`: none since discovery).
+    jwks_refreshed_at: Option<Instant>,
 }
 
 pub(super) struct OpenIdProvider {
@@ -88,11 +89,10 @@ impl OpenIdProvider {
         }
         match CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http).await {
             Ok(metadata) => {
-                let now = Instant::now();
                 *cache = Some(Cached {
                     metadata: metadata.clone(),
-                    fetched_at: now,
-                    jwks_fetched_at: now,
+                    fetched_at: Instant::now(),
+                    jwks_refreshed_at: None,
                 });
                 Ok(metadata)
             }
@@ -116,10 +116,13 @@ impl OpenIdProvider {
         let Some(cached) = cache.as_mut() else {
             return Ok(None);
         };
-        if cached.jwks_fetched_at.elapsed() < JWKS_REFRESH_MIN_INTERVAL {
+        if cached
+            .jwks_refreshed_at
+            .is_some_and(|at| at.elapsed() < JWKS_REFRESH_MIN_INTERVAL)
+        {
             return Ok(None);
         }
-        cached.jwks_fetched_at = Instant::now();
+        cached.jwks_refreshed_at = Some(Instant::now());
         let jwks = CoreJsonWebKeySet::fetch_async(cached.metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| ProviderError::Unavailable(format!("JWKS of {}: {e}", self.name)))?;
