@@ -127,6 +127,12 @@ async fn a_new_account_then_a_second_login_and_the_single_use_login_code(db: Db)
             .status(),
         200
     );
+    // No password yet: the reset flow sets one.
+    assert_accepted(request_reset(&app, "ann@example.com").await).await;
+    let token = mail.wait_for(1).await[0].reset_token();
+    let password = "a brand new password 1";
+    assert_eq!(confirm_reset(&app, &token, password).await.status(), 204);
+    assert_eq!(app.login("ann@example.com", password).await.status(), 200);
 }
 
 async fn existing_emails_link_only_for_a_trusted_provider_and_a_verified_account(db: Db) {

@@ -411,7 +411,9 @@ async fn openapi_lists_every_route_response_and_error_code(db: Db) {
             let responses = operation["responses"].as_object().unwrap();
             assert!(
                 // The social-login routes succeed with a redirect.
-                responses.keys().any(|s| s.starts_with('2') || s.starts_with('3')),
+                responses
+                    .keys()
+                    .any(|s| s.starts_with('2') || s.starts_with('3')),
                 "{method} {path} documents a success"
             );
             for (status, response) in responses {

@@ -53,8 +53,8 @@ impl std::fmt::Debug for ProviderSettings {
 }
 
 enum Provider {
-    OpenId(openid::OpenIdProvider),
-    Github(github::GithubProvider),
+    OpenId(Box<openid::OpenIdProvider>),
+    Github(Box<github::GithubProvider>),
 }
 
 /// The configured providers.
@@ -100,7 +100,7 @@ impl RelyingParty {
                 setting.name
             );
             let provider = match &setting.flavour {
-                Flavour::OpenId { issuer } => Provider::OpenId(
+                Flavour::OpenId { issuer } => Provider::OpenId(Box::new(
                     openid::OpenIdProvider::new(
                         setting,
                         issuer,
@@ -109,11 +109,11 @@ impl RelyingParty {
                         clock.clone(),
                     )
                     .map_err(fail)?,
-                ),
-                Flavour::Github(urls) => Provider::Github(
+                )),
+                Flavour::Github(urls) => Provider::Github(Box::new(
                     github::GithubProvider::new(setting, urls, &callback, http.clone())
                         .map_err(fail)?,
-                ),
+                )),
             };
             let info = ProviderInfo {
                 name: setting.name.clone(),
