@@ -55,6 +55,7 @@ impl Application {
         let (account, admin) = (components.account.clone(), components.admin.clone());
         let recovery = components.recovery.clone();
         let mfa = components.mfa.clone();
+        let passkeys = components.passkeys.clone();
         let oauth = components.oauth.clone();
         let pool = components.database.clone();
         let cache = components.database.clone();
@@ -90,6 +91,7 @@ impl Application {
                 admin: admin.clone(),
                 recovery: recovery.clone(),
                 mfa: mfa.clone(),
+                passkeys: passkeys.clone(),
                 oauth: oauth.clone(),
             };
             App::new()

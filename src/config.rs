@@ -22,6 +22,7 @@ mod http;
 pub mod mail;
 pub mod mfa;
 pub mod oauth;
+pub mod passkeys;
 mod passwords;
 pub mod server;
 mod throttle;
@@ -43,6 +44,7 @@ pub const GROUPS: &[&[Variable]] = &[
     throttle::VARIABLES,
     mail::VARIABLES,
     mfa::VARIABLES,
+    passkeys::VARIABLES,
     oauth::VARIABLES,
 ];
 
@@ -100,6 +102,8 @@ pub struct Config {
     pub public_key_files: Vec<PathBuf>,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: mfa::MfaConfig,
+    /// Passkeys (issue "Passkeys").
+    pub passkeys: passkeys::PasskeyConfig,
     /// Social login (issue "Social login").
     pub oauth: oauth::OAuthConfig,
 }
@@ -118,6 +122,7 @@ impl Config {
         let mfa = mfa::read(&env, &database_url)?;
         let oauth = oauth::read(&env)?;
         api.require_mfa_for_admins = mfa.require_for_admins;
+        let passkeys = passkeys::read(&env, &mail.recovery.public_url)?;
         Ok(Self {
             database_url,
             database,
@@ -142,6 +147,7 @@ impl Config {
             private_key_file: tokens.private_key_file,
             public_key_files: tokens.public_key_files,
             mfa,
+            passkeys,
             oauth,
         })
     }

@@ -20,6 +20,7 @@ use auth_domain::mfa::{
     MfaChallengeStore, MfaPorts, MfaService, RecoveryCodeStore, SecondFactorLogin, SecondFactors,
     SecretKeeper, TotpStore,
 };
+use auth_domain::passkeys::{CeremonyStore, PasskeyPorts, PasskeyService, PasskeyStore};
 use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, SessionRepository, TokenService, UserRepository,
 };
@@ -86,6 +87,8 @@ pub struct Components {
     pub recovery: RecoveryService,
     /// Second factors.
     pub mfa: MfaService,
+    /// Passkeys.
+    pub passkeys: PasskeyService,
     /// Wakes the delivery worker when mail is enqueued.
     pub mail_wake: Arc<Notify>,
     /// The public keys as a JWK Set, for `GET /.well-known/jwks.json`.
@@ -168,7 +171,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
             codes: store.clone() as Arc<dyn RecoveryCodeStore>,
             factors: store.clone() as Arc<dyn SecondFactors>,
             challenges: store.clone() as Arc<dyn MfaChallengeStore>,
-            keeper: data_key as Arc<dyn SecretKeeper>,
+            keeper: data_key.clone() as Arc<dyn SecretKeeper>,
             outbox: outbox.clone(),
             audit: audit.clone(),
             clock: clock.clone(),
@@ -176,6 +179,23 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         service.clone(),
         config.mfa.policy.clone(),
     );
+    let passkeys = PasskeyService::new(
+        PasskeyPorts {
+            users: users.clone(),
+            passkeys: store.clone() as Arc<dyn PasskeyStore>,
+            ceremonies: store.clone() as Arc<dyn CeremonyStore>,
+            relying_party: Arc::new(config.passkeys.relying_party()?),
+            challenges: store.clone() as Arc<dyn MfaChallengeStore>,
+            keeper: data_key.clone() as Arc<dyn SecretKeeper>,
+            outbox: outbox.clone(),
+            audit: audit.clone(),
+            clock: clock.clone(),
+        },
+        service.clone(),
+        config.passkeys.policy.clone(),
+        config.mfa.policy.reauth_max_age,
+    )
+    .with_ceremony_budget(ceremonies.clone());
     let oauth = social_login::assemble(
         config,
         social_login::Parts {
@@ -213,6 +233,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         pruner,
         recovery,
         mfa,
+        passkeys,
         mail_wake,
         jwks,
         throttle,

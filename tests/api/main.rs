@@ -37,6 +37,9 @@ mod throttling;
 // Second factors.
 mod mfa;
 mod mfa_support;
+// Passkeys.
+mod passkey_support;
+mod passkeys;
 // Social login.
 mod oauth;
 mod oauth_github;

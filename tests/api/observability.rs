@@ -56,6 +56,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/users/me/identities"),
     ("POST", "/users/me/identities/{id}"),
     ("DELETE", "/users/me/identities/{id}"),
+    ("POST", "/users/me/passkeys/registration"),
+    ("POST", "/users/me/passkeys"),
+    ("GET", "/users/me/passkeys"),
+    ("PATCH", "/users/me/passkeys/{id}"),
+    ("DELETE", "/users/me/passkeys/{id}"),
+    ("POST", "/login/passkey/options"),
+    ("POST", "/login/passkey"),
+    ("POST", "/login/mfa/passkey-options"),
+    ("POST", "/users/me/reauthentication/options"),
 ];
 
 /// Every error `code` the server answers with, and the statuses it comes with (see
@@ -86,6 +95,7 @@ const CODES: &[(&str, &[&str])] = &[
     ("invalid_redirect", &["400"]),
     ("invalid_state", &["400"]),
     ("account_exists", &["409"]),
+    ("invalid_credential", &["400"]),
     ("last_login_method", &["409"]),
 ];
 
@@ -111,6 +121,14 @@ const REQUIRED_ANSWERS: &[(&str, &str, &str, &str)] = &[
     ("POST", "/verify-email", "400", "invalid_token"),
     ("POST", "/password-reset/confirm", "400", "invalid_token"),
     ("GET", "/metrics", "404", "not_found"),
+    ("POST", "/login/passkey", "401", "invalid_credentials"),
+    ("POST", "/users/me/passkeys", "400", "invalid_credential"),
+    (
+        "DELETE",
+        "/users/me/passkeys/{id}",
+        "409",
+        "last_login_method",
+    ),
     ("POST", "/login/mfa", "401", "invalid_mfa_code"),
     ("POST", "/login/mfa", "401", "invalid_token"),
     ("POST", "/login/mfa", "429", "too_many_attempts"),
@@ -175,10 +193,11 @@ fn concrete(path: &str) -> String {
 
 /// The path of every resource `auth_api::scope` registers, read from its source.
 fn resource_paths() -> BTreeSet<String> {
-    const SCOPES: [&str; 3] = [
+    const SCOPES: [&str; 4] = [
         include_str!("../../crates/api/src/lib.rs"),
         include_str!("../../crates/api/src/mfa/mod.rs"),
         include_str!("../../crates/api/src/oauth/mod.rs"),
+        include_str!("../../crates/api/src/passkeys/mod.rs"),
     ];
     SCOPES
         .iter()

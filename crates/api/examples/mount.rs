@@ -20,6 +20,9 @@ use auth_domain::mfa::{
     MfaChallengeStore, MfaPolicy, MfaPorts, MfaService, RecoveryCodeStore, SecondFactorLogin,
     SecondFactors, TotpStore,
 };
+use auth_domain::passkeys::{
+    CeremonyStore, PasskeyPolicy, PasskeyPorts, PasskeyService, PasskeyStore,
+};
 use auth_domain::ports::{
     AuditLog, Clock, PasswordHasher, Readiness, SessionRepository, TokenService, UserRepository,
 };
@@ -31,6 +34,7 @@ use auth_infra::db::DatabaseUrl;
 use auth_infra::mail::{
     parse_sender, spawn_delivery_worker, DeliveryWorker, FileMailer, WakingOutbox,
 };
+use auth_infra::webauthn::{WebauthnRelyingParty, WebauthnSettings};
 use auth_infra::{
     BcryptHasher, DataKey, Database, DatabaseOptions, JwtSettings, JwtTokenService,
     RandomSecretGenerator, SystemClock,
@@ -106,6 +110,34 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
         secrets: Arc::new(RandomSecretGenerator),
         token_ttl: MfaPolicy::default().token_ttl,
     });
+    let data_key = Arc::new(data_key);
+    let outbox: Arc<dyn MailOutbox> = Arc::new(WakingOutbox::new(
+        store.clone() as Arc<dyn MailOutbox>,
+        wake,
+    ));
+    // Passkeys for pages served from http://localhost:8080 (the RP ID is `localhost`).
+    let relying_party = WebauthnRelyingParty::new(&WebauthnSettings {
+        rp_id: "localhost".into(),
+        rp_name: "my-app".into(),
+        origins: vec!["http://localhost:8080".into()],
+        challenge_ttl: Duration::from_secs(300),
+    })?;
+    let passkeys = PasskeyService::new(
+        PasskeyPorts {
+            users: users.clone(),
+            passkeys: store.clone() as Arc<dyn PasskeyStore>,
+            ceremonies: store.clone() as Arc<dyn CeremonyStore>,
+            relying_party: Arc::new(relying_party),
+            challenges: store.clone() as Arc<dyn MfaChallengeStore>,
+            keeper: data_key.clone(),
+            outbox: outbox.clone(),
+            audit: audit.clone(),
+            clock: clock.clone(),
+        },
+        service.clone(),
+        PasskeyPolicy::default(),
+        MfaPolicy::default().reauth_max_age,
+    );
     let mfa = MfaService::new(
         MfaPorts {
             users: users.clone(),
@@ -113,11 +145,8 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
             codes: store.clone() as Arc<dyn RecoveryCodeStore>,
             factors: store.clone() as Arc<dyn SecondFactors>,
             challenges: store.clone() as Arc<dyn MfaChallengeStore>,
-            keeper: Arc::new(data_key),
-            outbox: Arc::new(WakingOutbox::new(
-                store.clone() as Arc<dyn MailOutbox>,
-                wake,
-            )),
+            keeper: data_key,
+            outbox,
             audit: audit.clone(),
             clock: clock.clone(),
         },
@@ -140,6 +169,7 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
         admin: AdminService::new(users, audit, clock),
         recovery,
         mfa,
+        passkeys,
         oauth: None,
     };
     Ok((api, worker))

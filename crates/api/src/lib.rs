@@ -22,6 +22,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod observability;
 pub mod openapi;
+pub mod passkeys;
 pub mod recovery;
 pub mod refused_body;
 pub mod well_known;
@@ -36,6 +37,7 @@ use actix_web::{web, Scope};
 use auth_domain::account::AccountService;
 use auth_domain::admin::AdminService;
 use auth_domain::mfa::MfaService;
+use auth_domain::passkeys::PasskeyService;
 use auth_domain::ports::Readiness;
 use auth_domain::recovery::RecoveryService;
 use auth_domain::AuthService;
@@ -99,6 +101,8 @@ pub struct AuthApi {
     pub recovery: RecoveryService,
     /// Second factors (issue "Two-factor authentication").
     pub mfa: MfaService,
+    /// Passkeys (issue "Passkeys").
+    pub passkeys: PasskeyService,
     /// Social login (issue "Social login"); `None`: no provider, the routes answer 404.
     pub oauth: Option<oauth::OAuthApi>,
 }
@@ -188,6 +192,7 @@ pub fn scope(
         .service(web::resource("/password-reset/request").post(recovery::request_password_reset))
         .service(web::resource("/password-reset/confirm").post(recovery::confirm_password_reset))
         .configure(mfa::routes)
+        .configure(passkeys::routes)
         .configure(oauth::routes)
         .service(web::resource("/.well-known/jwks.json").get(well_known::jwks))
         .service(web::resource("/metrics").get(observability::metrics))

@@ -93,6 +93,7 @@ pub struct Metrics {
     cache_listening: IntGauge,
     cache_probe: Option<SessionCacheProbe>,
     mfa: crate::mfa::metrics::MfaMetrics,
+    passkeys: crate::passkeys::metrics::PasskeyMetrics,
     oauth: crate::oauth::metrics::OauthMetrics,
 }
 
@@ -170,6 +171,7 @@ impl Metrics {
                 "1 while the session cache's invalidation listener listens (else it is bypassed)",
             )?,
             mfa: crate::mfa::metrics::MfaMetrics::new(&registry)?,
+            passkeys: crate::passkeys::metrics::PasskeyMetrics::new(&registry)?,
             oauth: crate::oauth::metrics::OauthMetrics::new(&registry)?,
             registry,
             requests,
@@ -249,6 +251,11 @@ impl Metrics {
     /// The second-factor metrics (`mfa_*`).
     pub fn mfa(&self) -> &crate::mfa::metrics::MfaMetrics {
         &self.mfa
+    }
+
+    /// The passkey metrics (`passkey_*`).
+    pub fn passkeys(&self) -> &crate::passkeys::metrics::PasskeyMetrics {
+        &self.passkeys
     }
 
     /// The social-login metrics (`oauth_*`).

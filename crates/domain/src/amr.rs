@@ -64,6 +64,12 @@ impl Amr {
         Self::new([AuthMethod::Pwd])
     }
 
+    /// A passkey with user verification alone: `["hwk", "user", "mfa"]` (possession and the
+    /// authenticator's PIN or biometric: two factors).
+    pub fn passkey() -> Self {
+        Self::new([AuthMethod::Hwk, AuthMethod::User, AuthMethod::Mfa])
+    }
+
     /// The first factor completed by a one-time code (TOTP or recovery code):
     /// `["pwd", "otp", "mfa"]` after a password, `["ext", "otp", "mfa"]` after an identity.
     pub fn with_otp(&self) -> Self {
@@ -138,6 +144,7 @@ mod tests {
             Amr::new([AuthMethod::Ext]).with_otp().to_strings(),
             ["ext", "otp", "mfa"]
         );
+        assert_eq!(Amr::passkey().to_strings(), ["hwk", "user", "mfa"]);
         assert!(!Amr::password().is_multi_factor());
         assert!(Amr::password().with_otp().is_multi_factor());
     }

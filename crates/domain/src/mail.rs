@@ -113,17 +113,21 @@ pub enum SecurityNotice {
     RecoveryCodesRenewed,
     RecoveryCodeUsed,
     SecondFactorsReset,
+    PasskeyAdded,
+    PasskeyRemoved,
     IdentityLinked,
     IdentityUnlinked,
 }
 
 impl SecurityNotice {
-    const ALL: [SecurityNotice; 7] = [
+    const ALL: [SecurityNotice; 9] = [
         SecurityNotice::TotpEnabled,
         SecurityNotice::TotpDisabled,
         SecurityNotice::RecoveryCodesRenewed,
         SecurityNotice::RecoveryCodeUsed,
         SecurityNotice::SecondFactorsReset,
+        SecurityNotice::PasskeyAdded,
+        SecurityNotice::PasskeyRemoved,
         SecurityNotice::IdentityLinked,
         SecurityNotice::IdentityUnlinked,
     ];
@@ -136,6 +140,8 @@ impl SecurityNotice {
             SecurityNotice::RecoveryCodesRenewed => "notice_recovery_codes_renewed",
             SecurityNotice::RecoveryCodeUsed => "notice_recovery_code_used",
             SecurityNotice::SecondFactorsReset => "notice_mfa_reset",
+            SecurityNotice::PasskeyAdded => "notice_passkey_added",
+            SecurityNotice::PasskeyRemoved => "notice_passkey_removed",
             SecurityNotice::IdentityLinked => "notice_identity_linked",
             SecurityNotice::IdentityUnlinked => "notice_identity_unlinked",
         }
@@ -168,6 +174,14 @@ impl SecurityNotice {
                 "Your second factors were removed",
                 "An administrator removed every second factor of your account and ended its sessions.",
             ),
+            SecurityNotice::PasskeyAdded => (
+                "A passkey was added",
+                "A passkey was added to your account: it logs in without a password, and is a second factor.",
+            ),
+            SecurityNotice::PasskeyRemoved => (
+                "A passkey was removed",
+                "A passkey was removed from your account; it no longer logs in.",
+            ),
             SecurityNotice::IdentityLinked => (
                 "A sign-in provider was linked",
                 "An external sign-in (social login) identity was linked to your account: it can now log in with it.",
@@ -185,6 +199,28 @@ impl SecurityNotice {
                  change your password now (or reset it) and review your account's sessions.\n"
             ),
         }
+    }
+}
+
+/// Queues a security notice for `user` (no secret in it). Best effort: a failure is logged,
+/// never the request's.
+pub(crate) async fn queue_notice(
+    outbox: &dyn MailOutbox,
+    now: DateTime<Utc>,
+    user: &crate::user::User,
+    notice: SecurityNotice,
+) {
+    let intent = MailIntent::SecurityNotice {
+        user_id: user.id,
+        email: user.email.clone(),
+        notice,
+    };
+    if let Err(fault) = outbox.enqueue(&intent, now).await {
+        log::warn!(
+            "could not queue the {} notice for user {}: {fault}",
+            notice.kind(),
+            user.id
+        );
     }
 }
 

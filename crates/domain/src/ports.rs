@@ -1,6 +1,9 @@
 //! What the core needs from the outside world. Each method's documentation is its contract:
 //! the adapter test suite in `auth-infra` checks these lines against every adapter.
 
+pub mod oauth;
+pub mod passkeys;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

@@ -21,6 +21,7 @@ pub mod smtp_sink;
 pub mod test_keys;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webauthn;
 
 pub use clock::SystemClock;
 pub use data_key::DataKey;

@@ -61,15 +61,22 @@ fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::validation(vec![FieldError::new(field, message)])
 }
 
-/// `POST /login/mfa`: the pending login's token and a code.
+/// The second factor given at `POST /login/mfa`.
+pub enum SecondFactor {
+    /// A TOTP or recovery code.
+    Code(String),
+    /// A passkey assertion (JSON text), answering `POST /login/mfa/passkey-options`.
+    Passkey(String),
+}
+
+/// `POST /login/mfa`: the pending login's token and a code or a passkey assertion.
 pub struct MfaLogin {
     pub mfa_token: String,
-    pub code: String,
+    pub factor: SecondFactor,
 }
 
 impl MfaLogin {
-    /// `{mfa_token, code}`; `credential` (a passkey assertion) is for the passkeys issue, and
-    /// never together with `code`.
+    /// `{mfa_token, code}` or `{mfa_token, credential}`, never both.
     pub fn read(body: &Map<String, Value>) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
         let mfa_token = required_string(body, "mfa_token");
@@ -84,15 +91,15 @@ impl MfaLogin {
                 ));
                 None
             }
-            (None, Some(_)) => {
-                errors.push(FieldError::new(
-                    "credential",
-                    "passkeys are not available on this server: give a code",
-                ));
-                None
-            }
+            (None, Some(_)) => match crate::passkeys::dto::required_credential(body) {
+                Ok(credential) => Some(SecondFactor::Passkey(credential)),
+                Err(error) => {
+                    errors.extend(error.field_errors().iter().cloned());
+                    None
+                }
+            },
             (_, None) => match required_string(body, "code") {
-                Ok(code) => Some(code),
+                Ok(code) => Some(SecondFactor::Code(code)),
                 Err(error) => {
                     errors.extend(error.field_errors().iter().cloned());
                     None
@@ -100,7 +107,7 @@ impl MfaLogin {
             },
         };
         match (mfa_token, code) {
-            (Ok(mfa_token), Some(code)) if errors.is_empty() => Ok(Self { mfa_token, code }),
+            (Ok(mfa_token), Some(factor)) if errors.is_empty() => Ok(Self { mfa_token, factor }),
             _ => Err(ApiError::validation(errors)),
         }
     }
@@ -113,8 +120,12 @@ pub struct MfaLoginBody {
     /// From the `mfa_required` answer of `POST /login`.
     mfa_token: String,
     /// A TOTP code (6 digits) or a recovery code (`xxxx-xxxx-xxxx`; case, spaces and hyphens
-    /// do not matter).
-    code: String,
+    /// do not matter). Either this or `credential`.
+    code: Option<String>,
+    /// A passkey assertion (`AuthenticationResponseJSON`) answering
+    /// `POST /login/mfa/passkey-options`. Either this or `code`.
+    #[schema(value_type = Object)]
+    credential: Option<serde_json::Value>,
 }
 
 /// The routes that need the current password (re-authentication).

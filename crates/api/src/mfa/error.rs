@@ -119,6 +119,9 @@ impl From<MfaLoginError> for ApiError {
             MfaLoginError::TooManyAttempts { retry_after_secs } => {
                 ApiError::too_many_attempts(retry_after_secs)
             }
+            MfaLoginError::MalformedCredential(why) => {
+                crate::passkeys::malformed_mfa_credential(&why)
+            }
             MfaLoginError::Fault(fault) => fault.into(),
         }
     }

@@ -8,7 +8,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::dto::{
-    qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut, TotpEnrolmentOut,
+    qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut, SecondFactor,
+    TotpEnrolmentOut,
 };
 use crate::dto::token_body;
 use crate::error::ApiError;
@@ -16,6 +17,7 @@ use crate::extract::JsonBody;
 use crate::handlers::lifecycle::Admin;
 use crate::handlers::{client_info, token_response};
 use crate::observability::metrics_of;
+use crate::passkeys::handlers::reauthenticate;
 use crate::AuthApi;
 #[allow(unused_imports)] // named by the OpenAPI annotations
 use crate::{
@@ -26,7 +28,10 @@ use crate::{
 type Api = web::Data<AuthApi>;
 
 /// An answer that carries a secret: never stored by a cache.
-fn secret_response(status: actix_web::http::StatusCode, body: &impl Serialize) -> HttpResponse {
+pub(crate) fn secret_response(
+    status: actix_web::http::StatusCode,
+    body: &impl Serialize,
+) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -84,10 +89,7 @@ pub async fn enrol_totp(
     body: ReauthBody,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req);
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client)
-        .await?;
+    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let enrolment = api.mfa.enrol_totp(&principal, &proof).await?;
     let body = TotpEnrolmentOut {
         secret: enrolment.secret.base32(),
@@ -158,10 +160,7 @@ pub async fn disable_totp(
     body: ReauthBody,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req);
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client)
-        .await?;
+    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let code = required_string(&body.0, "code")?;
     api.mfa
         .disable_totp(&principal, &proof, &code, &client)
@@ -195,10 +194,7 @@ pub async fn regenerate_codes(
     body: ReauthBody,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req);
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client)
-        .await?;
+    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let codes = api
         .mfa
         .regenerate_codes(&principal, &proof, &client)
@@ -217,9 +213,9 @@ pub async fn regenerate_codes(
     responses(
         (status = 200, description = "A token pair, as `/login`; `Cache-Control: no-store`", body = TokenPairOut),
         (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`invalid_mfa_code` (a wrong code: one failure on the login throttle and on the token, dead after 5) | `invalid_token` (unknown, spent, expired or dead mfa_token); both with `WWW-Authenticate: Bearer`", body = ErrorBody),
+        (status = 401, description = "`invalid_mfa_code` (a wrong code or a refused passkey assertion: one failure on the login throttle and on the token, dead after 5) | `invalid_token` (unknown, spent, expired or dead mfa_token); both with `WWW-Authenticate: Bearer`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: mfa_token or code missing or not strings, or both code and credential", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: mfa_token missing, neither or both of code and credential, or a malformed credential", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: the login is throttled; the code was not checked", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
         (status = 500, description = "`internal_error`", body = ErrorBody),
@@ -232,22 +228,32 @@ pub async fn login_mfa(
     JsonBody(body): JsonBody<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let login = MfaLogin::read(&body)?;
-    let outcome = api
-        .mfa
-        .complete_login(&login.mfa_token, &login.code, &client_info(&req))
-        .await
-        .inspect_err(|error| {
-            log::info!("second-factor login refused: {error}");
-            if let Some(metrics) = metrics_of(&req) {
-                let outcome = match error {
-                    auth_domain::mfa::MfaLoginError::InvalidCode => "wrong_code",
-                    auth_domain::mfa::MfaLoginError::InvalidToken => "invalid_token",
-                    auth_domain::mfa::MfaLoginError::TooManyAttempts { .. } => "throttled",
-                    auth_domain::mfa::MfaLoginError::Fault(_) => return,
-                };
-                metrics.mfa().record_login(outcome);
-            }
-        })?;
+    let client = client_info(&req);
+    let outcome = match &login.factor {
+        SecondFactor::Code(code) => {
+            api.mfa
+                .complete_login(&login.mfa_token, code, &client)
+                .await
+        }
+        SecondFactor::Passkey(credential) => {
+            api.passkeys
+                .complete_second_factor(&login.mfa_token, credential, &client)
+                .await
+        }
+    };
+    let outcome = outcome.inspect_err(|error| {
+        log::info!("second-factor login refused: {error}");
+        if let Some(metrics) = metrics_of(&req) {
+            let outcome = match error {
+                auth_domain::mfa::MfaLoginError::InvalidCode => "wrong_code",
+                auth_domain::mfa::MfaLoginError::InvalidToken => "invalid_token",
+                auth_domain::mfa::MfaLoginError::TooManyAttempts { .. } => "throttled",
+                auth_domain::mfa::MfaLoginError::MalformedCredential(_) => "malformed",
+                auth_domain::mfa::MfaLoginError::Fault(_) => return,
+            };
+            metrics.mfa().record_login(outcome);
+        }
+    })?;
     if let Some(metrics) = metrics_of(&req) {
         metrics.mfa().record_login("succeeded");
         metrics.record_login_success();

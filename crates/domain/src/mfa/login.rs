@@ -1,12 +1,16 @@
 //! The second step of a login: `POST /login/mfa` with the challenge's `mfa_token` and a code.
 
+use chrono::{DateTime, Utc};
+
 use crate::audit::{kind, AuditEvent};
 use crate::error::Fault;
 use crate::mail::SecurityNotice;
-use crate::mfa::{throttling, MfaService, MAX_CODE_FAILURES};
+use crate::mfa::{throttling, MfaChallenge, MfaChallengeStore, MfaService, MAX_CODE_FAILURES};
+use crate::ports::UserRepository;
 use crate::recovery::TokenDigest;
 use crate::service::LoginOutcome;
 use crate::session::ClientInfo;
+use crate::user::User;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MfaLoginError {
@@ -20,6 +24,9 @@ pub enum MfaLoginError {
     /// The login throttle refused: the code was not checked.
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// The passkey assertion given is not one at all (422).
+    #[error("malformed credential: {0}")]
+    MalformedCredential(String),
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -37,25 +44,13 @@ impl MfaService {
     ) -> Result<LoginOutcome, MfaLoginError> {
         let digest = TokenDigest::of(mfa_token);
         let now = self.ports.clock.now();
-        let challenge = self
-            .ports
-            .challenges
-            .find_challenge(&digest)
-            .await?
-            .filter(|c| c.expires_at > now && c.failures < MAX_CODE_FAILURES)
-            .ok_or(MfaLoginError::InvalidToken)?;
-        let user = self
-            .ports
-            .users
-            .find_by_id(challenge.user_id)
-            .await?
-            .filter(|user| user.is_active)
-            // A password change kills every pending login of the account.
-            .filter(|user| {
-                user.password_changed_at
-                    .is_none_or(|changed| changed < challenge.created_at)
-            })
-            .ok_or(MfaLoginError::InvalidToken)?;
+        let (challenge, user) = pending_login(
+            self.ports.challenges.as_ref(),
+            self.ports.users.as_ref(),
+            &digest,
+            now,
+        )
+        .await?;
         let counted = match throttling::admit(&self.auth, &user.email, client).await? {
             Ok(counted) => counted,
             Err(locked) => {
@@ -101,4 +96,35 @@ impl MfaService {
         }
         Ok(outcome)
     }
+}
+
+/// The login waiting for its second factor under this `mfa_token` digest, and its account:
+/// `InvalidToken` when it is unknown, spent, expired or dead, or when its account was
+/// deactivated or changed its password since.
+pub(crate) async fn pending_login(
+    challenges: &dyn MfaChallengeStore,
+    users: &dyn UserRepository,
+    digest: &TokenDigest,
+    now: DateTime<Utc>,
+) -> Result<(MfaChallenge, User), MfaLoginError> {
+    let challenge = challenges
+        .find_challenge(digest)
+        .await?
+        .filter(|c| c.expires_at > now && c.failures < MAX_CODE_FAILURES)
+        .ok_or(MfaLoginError::InvalidToken)?;
+    let user = users
+        .find_by_id(challenge.user_id)
+        .await?
+        .filter(|user| still_pending_for(user, challenge.created_at))
+        .ok_or(MfaLoginError::InvalidToken)?;
+    Ok((challenge, user))
+}
+
+/// Whether something pending since `since` (a login's second step, a passkey ceremony) is
+/// still good for `user`: a deactivation or a password change kills it.
+pub(crate) fn still_pending_for(user: &User, since: DateTime<Utc>) -> bool {
+    user.is_active
+        && user
+            .password_changed_at
+            .is_none_or(|changed| changed < since)
 }

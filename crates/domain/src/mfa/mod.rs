@@ -4,14 +4,14 @@
 //!
 //! A second factor is TOTP *or* a passkey: [`MfaStatus::has_second_factor`] (and the user's
 //! `mfa_enabled`) is true as soon as the account has either, and from then on a right
-//! password only opens an [`MfaChallenge`]. Passkeys arrive with a later issue: they add
+//! password only opens an [`MfaChallenge`]. Passkeys ([`crate::passkeys`]) add
 //! [`MfaMethod::Passkey`] to the challenge's methods and count in [`MfaStatus::passkeys`].
 
-mod login;
+pub(crate) mod login;
 pub mod ports;
 pub mod reauth;
 pub mod recovery_codes;
-mod service;
+pub(crate) mod service;
 pub(crate) mod throttling;
 pub mod totp;
 

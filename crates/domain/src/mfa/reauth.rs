@@ -3,8 +3,8 @@
 //!
 //! The rule (API.md, "Second factors"): an account with a password proves it with the
 //! current password (a fresh session is not enough); an account without one with a session
-//! opened by a login less than `REAUTH_MAX_AGE` ago (or, with the passkeys issue, a passkey
-//! assertion). Wrong passwords count against the login throttle, so a stolen access token is
+//! opened by a login less than `REAUTH_MAX_AGE` ago, or a passkey assertion
+//! ([`crate::passkeys`]). Wrong passwords count against the login throttle, so a stolen access token is
 //! no password oracle.
 
 use chrono::TimeDelta;
@@ -25,6 +25,11 @@ pub struct Reauthenticated {
 }
 
 impl Reauthenticated {
+    /// Made by the checks of this crate only (password, recent login, passkey assertion).
+    pub(crate) fn of(user_id: UserId) -> Self {
+        Self { user_id }
+    }
+
     pub fn user_id(&self) -> UserId {
         self.user_id
     }

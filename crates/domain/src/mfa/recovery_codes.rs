@@ -4,6 +4,9 @@
 
 use std::fmt;
 
+use crate::mfa::{KeyedDigest, SecretKeeper};
+use crate::user::UserId;
+
 /// Codes in a set.
 pub const CODES_PER_SET: usize = 10;
 /// Characters of a code (5 bits each: 60 bits of entropy).
@@ -71,6 +74,29 @@ pub fn normalise(typed: &str) -> Option<String> {
         canonical.push(c);
     }
     (canonical.len() == CODE_CHARS).then_some(canonical)
+}
+
+/// A new set of codes for `user_id`, with the digests that are stored.
+pub(crate) fn new_set(
+    keeper: &dyn SecretKeeper,
+    user_id: UserId,
+) -> (Vec<RecoveryCode>, Vec<KeyedDigest>) {
+    let codes: Vec<RecoveryCode> = (0..CODES_PER_SET)
+        .map(|_| RecoveryCode::from_random(&keeper.random_bytes(CODE_RANDOM_BYTES)))
+        .collect();
+    let digests = codes
+        .iter()
+        .map(|code| digest(keeper, user_id, &code.canonical()))
+        .collect();
+    (codes, digests)
+}
+
+/// The stored digest of a code of `user_id` (canonical form), bound to the user.
+pub(crate) fn digest(keeper: &dyn SecretKeeper, user_id: UserId, canonical: &str) -> KeyedDigest {
+    keeper.digest(
+        format!("recovery-code:{user_id}").as_bytes(),
+        canonical.as_bytes(),
+    )
 }
 
 #[cfg(test)]

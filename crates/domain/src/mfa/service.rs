@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::admin::can_administer;
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
-use crate::mail::{MailIntent, MailOutbox, SecurityNotice};
+use crate::mail::{MailOutbox, SecurityNotice};
 use crate::mfa::ports::{PutPendingError, TotpConfirmation};
-use crate::mfa::recovery_codes::{self, RecoveryCode, CODES_PER_SET, CODE_RANDOM_BYTES};
+use crate::mfa::recovery_codes::{self, RecoveryCode};
 use crate::mfa::totp::{self, TotpSecret, SECRET_BYTES};
 use crate::mfa::{
     throttling, KeyedDigest, MfaChallengeStore, MfaPolicy, MfaStatus, Reauthenticated,
@@ -389,20 +389,11 @@ impl MfaService {
     }
 
     fn new_code_set(&self, user_id: UserId) -> (Vec<RecoveryCode>, Vec<KeyedDigest>) {
-        let codes: Vec<RecoveryCode> = (0..CODES_PER_SET)
-            .map(|_| RecoveryCode::from_random(&self.ports.keeper.random_bytes(CODE_RANDOM_BYTES)))
-            .collect();
-        let digests = codes
-            .iter()
-            .map(|code| self.code_digest(user_id, &code.canonical()))
-            .collect();
-        (codes, digests)
+        recovery_codes::new_set(self.ports.keeper.as_ref(), user_id)
     }
 
     fn code_digest(&self, user_id: UserId, canonical: &str) -> KeyedDigest {
-        self.ports
-            .keeper
-            .digest(&code_context(user_id), canonical.as_bytes())
+        recovery_codes::digest(self.ports.keeper.as_ref(), user_id, canonical)
     }
 
     pub(super) async fn audit(
@@ -420,28 +411,21 @@ impl MfaService {
 
     /// Queues a notice mail (no secret in it); a failure is logged, never the request's.
     pub(super) async fn notify(&self, user: &User, notice: SecurityNotice) {
-        let intent = MailIntent::SecurityNotice {
-            user_id: user.id,
-            email: user.email.clone(),
+        crate::mail::queue_notice(
+            self.ports.outbox.as_ref(),
+            self.ports.clock.now(),
+            user,
             notice,
-        };
-        if let Err(fault) = self
-            .ports
-            .outbox
-            .enqueue(&intent, self.ports.clock.now())
-            .await
-        {
-            log::warn!(
-                "could not queue the {} notice for user {}: {fault}",
-                notice.kind(),
-                user.id
-            );
-        }
+        )
+        .await;
     }
 }
 
 /// The user a re-authentication proof was made for, who must be the caller.
-fn owner<'a>(principal: &'a Principal, proof: &Reauthenticated) -> Result<&'a User, Fault> {
+pub(crate) fn owner<'a>(
+    principal: &'a Principal,
+    proof: &Reauthenticated,
+) -> Result<&'a User, Fault> {
     if proof.user_id() != principal.user.id {
         return Err(Fault::internal("re-authentication of another user"));
     }
@@ -451,9 +435,4 @@ fn owner<'a>(principal: &'a Principal, proof: &Reauthenticated) -> Result<&'a Us
 /// What a user's TOTP secret is bound to when sealed.
 pub(super) fn secret_context(user_id: UserId) -> Vec<u8> {
     format!("totp:{user_id}").into_bytes()
-}
-
-/// What a user's recovery codes are bound to when hashed.
-fn code_context(user_id: UserId) -> Vec<u8> {
-    format!("recovery-code:{user_id}").into_bytes()
 }

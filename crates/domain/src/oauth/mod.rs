@@ -12,7 +12,8 @@
 pub mod choice;
 mod exchange;
 mod identities;
-pub mod ports;
+/// Its ports live with the others ([`crate::ports::oauth`]).
+pub use crate::ports::oauth as ports;
 mod service;
 
 #[cfg(test)]
@@ -80,20 +81,7 @@ impl Identity {
     }
 }
 
-/// The ways an account can log in, counted for the "last way to log in" rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LoginMethods {
-    pub password: bool,
-    pub passkeys: u32,
-    pub identities: u32,
-}
-
-/// Whether an account with these ways to log in can still log in: removing a way must leave
-/// this true (else 409 `last_login_method`). The one rule for passwords, passkeys and
-/// identities alike.
-pub fn keeps_a_way_to_log_in(remaining: &LoginMethods) -> bool {
-    remaining.password || remaining.passkeys > 0 || remaining.identities > 0
-}
+pub use crate::login_methods::{keeps_a_way_to_log_in, LoginMethods};
 
 /// The settings of social login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,26 +198,5 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
         assert!(!is_s256_challenge("plain"));
-    }
-
-    #[test]
-    fn the_last_way_to_log_in() {
-        assert!(!keeps_a_way_to_log_in(&LoginMethods::default()));
-        for methods in [
-            LoginMethods {
-                password: true,
-                ..LoginMethods::default()
-            },
-            LoginMethods {
-                passkeys: 1,
-                ..LoginMethods::default()
-            },
-            LoginMethods {
-                identities: 1,
-                ..LoginMethods::default()
-            },
-        ] {
-            assert!(keeps_a_way_to_log_in(&methods));
-        }
     }
 }

@@ -77,6 +77,14 @@ fn identity_taken(error: &StoreError) -> bool {
         .is_some_and(|constraint| constraint.contains("external_identities"))
 }
 
+/// The number of identities linked to the account (the "last way to log in" rule).
+pub(super) fn identity_count(conn: &mut AnyConnection, user_id: &str) -> Result<i64, QueryError> {
+    external_identities::table
+        .filter(external_identities::user_id.eq(user_id))
+        .count()
+        .get_result(conn)
+}
+
 /// The account's ways to log in, in `conn`'s transaction.
 fn login_methods(conn: &mut AnyConnection, user_id: &str) -> Result<LoginMethods, QueryError> {
     let hash: Option<String> = users::table
@@ -84,14 +92,10 @@ fn login_methods(conn: &mut AnyConnection, user_id: &str) -> Result<LoginMethods
         .select(users::password_hash)
         .first(conn)
         .optional()?;
-    let identities: i64 = external_identities::table
-        .filter(external_identities::user_id.eq(user_id))
-        .count()
-        .get_result(conn)?;
+    let identities = identity_count(conn, user_id)?;
     Ok(LoginMethods {
         password: hash.is_some_and(|hash| !hash.is_empty()),
-        // Passkeys arrive with their issue: counted here then.
-        passkeys: 0,
+        passkeys: u32::try_from(super::passkeys::passkey_count(conn, user_id)?).unwrap_or(u32::MAX),
         identities: u32::try_from(identities).unwrap_or(u32::MAX),
     })
 }
@@ -222,7 +226,7 @@ impl IdentityRepository for Database {
                     return Ok(None);
                 };
                 diesel::delete(external_identities::table.find(&id)).execute(conn)?;
-                if !keeps_a_way_to_log_in(&login_methods(conn, &user_id)?) {
+                if !keeps_a_way_to_log_in(login_methods(conn, &user_id)?) {
                     return Err(Unlink::Last);
                 }
                 Ok(Some(row))

@@ -13,6 +13,7 @@ mod mfa;
 mod migrate;
 mod oauth_flows;
 mod outage;
+mod passkeys;
 mod pool;
 mod principal_cache;
 mod rows;

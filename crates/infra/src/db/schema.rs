@@ -160,3 +160,32 @@ diesel::table! {
         last_success_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// WebAuthn credentials (issue "Passkeys"); `credential_id` is base64url, unique.
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        name -> Text,
+        /// The relying-party library's JSON of the public key and its flags.
+        credential -> Text,
+        sign_count -> BigInt,
+        backup_eligible -> Bool,
+        backed_up -> Bool,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Passkey ceremonies under way: the relying party's state, taken once.
+    passkey_ceremonies (ceremony_key) {
+        ceremony_key -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}

@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::rows::naive;
-use crate::db::schema::{mfa_challenges, recovery_codes, totp_secrets, users};
+use crate::db::schema::{
+    mfa_challenges, passkey_ceremonies, passkeys, recovery_codes, totp_secrets, users,
+};
 use crate::db::{AnyConnection, Database, StoreError};
 
-/// The other second factors a user keeps when TOTP goes: passkeys (a later issue), none yet.
-pub(super) fn other_factor_remains(_conn: &mut AnyConnection, _user_id: &str) -> QueryResult<bool> {
-    Ok(false)
+/// The other second factors a user keeps when TOTP goes: passkeys.
+pub(super) fn other_factor_remains(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
+    Ok(crate::db::passkeys::passkey_count(conn, user_id)? > 0)
 }
 
 #[async_trait]
@@ -30,10 +32,11 @@ impl SecondFactors for Database {
                 .filter(recovery_codes::used_at.is_null())
                 .count()
                 .get_result::<i64>(conn)?;
+            let passkeys = crate::db::passkeys::passkey_count(conn, &user_id)?;
             Ok(MfaStatus {
                 totp,
                 recovery_codes_left: u32::try_from(left).unwrap_or(u32::MAX),
-                passkeys: 0,
+                passkeys: u32::try_from(passkeys).unwrap_or(u32::MAX),
             })
         })
         .await
@@ -63,6 +66,12 @@ impl SecondFactors for Database {
                     .execute(conn)?;
                     diesel::delete(
                         mfa_challenges::table.filter(mfa_challenges::user_id.eq(&user_id)),
+                    )
+                    .execute(conn)?;
+                    diesel::delete(passkeys::table.filter(passkeys::user_id.eq(&user_id)))
+                        .execute(conn)?;
+                    diesel::delete(
+                        passkey_ceremonies::table.filter(passkey_ceremonies::user_id.eq(&user_id)),
                     )
                     .execute(conn)?;
                     Ok(Some(crate::db::sessions::revoke_all_of(

@@ -4,7 +4,7 @@
 
 mod challenges;
 mod factors;
-mod recovery_codes;
+pub(super) mod recovery_codes;
 mod totp;
 
 use auth_domain::{Fault, UserId};

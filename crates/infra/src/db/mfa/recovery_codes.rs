@@ -11,7 +11,7 @@ use crate::db::{AnyConnection, Database, StoreError};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = recovery_codes)]
-pub(super) struct RecoveryCodeRow {
+pub(in crate::db) struct RecoveryCodeRow {
     user_id: String,
     digest: String,
     key_id: String,
@@ -19,7 +19,7 @@ pub(super) struct RecoveryCodeRow {
     used_at: Option<NaiveDateTime>,
 }
 
-pub(super) fn code_rows(
+pub(in crate::db) fn code_rows(
     user_id: &str,
     codes: &[KeyedDigest],
     now: NaiveDateTime,
@@ -37,7 +37,10 @@ pub(super) fn code_rows(
 }
 
 /// One insert per code: batch inserts are not available on both backends at once.
-pub(super) fn insert_codes(conn: &mut AnyConnection, rows: &[RecoveryCodeRow]) -> QueryResult<()> {
+pub(in crate::db) fn insert_codes(
+    conn: &mut AnyConnection,
+    rows: &[RecoveryCodeRow],
+) -> QueryResult<()> {
     for row in rows {
         diesel::insert_into(recovery_codes::table)
             .values(row)

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ExternalProfile, Identity, PendingAuthorization, PendingLogin};
 use crate::error::Fault;
+use crate::oauth::{ExternalProfile, Identity, PendingAuthorization, PendingLogin};
 use crate::recovery::TokenDigest;
 use crate::user::{User, UserId};
 
@@ -163,7 +163,7 @@ pub trait IdentityRepository: Send + Sync {
     ) -> Result<(), NewAccountError>;
 
     /// Removes the user's identity `id`, unless the account would then have no way to log
-    /// in ([`super::keeps_a_way_to_log_in`] over its password, passkeys and other
+    /// in ([`crate::login_methods::keeps_a_way_to_log_in`] over its password, passkeys and other
     /// identities, counted in the same transaction, so two concurrent removals cannot both
     /// pass).
     async fn unlink_identity(&self, user_id: UserId, id: Uuid) -> Result<UnlinkOutcome, Fault>;
