@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Where the PostgreSQL tests create their throw-away databases.
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint fmt build release clean help bench bench-scale bench-timing bench-prepared docs-check fuzz fuzz-api topology-test
+.PHONY: run test lint fmt build release clean help bench bench-scale bench-timing bench-prepared docs-check browser-test fuzz fuzz-api topology-test
 
 help:
 	@echo "make run     - build and serve on http://127.0.0.1:8000 (SQLite in ./auth.db)"
@@ -19,6 +19,7 @@ help:
 	@echo "make topology-test - primary + synchronous standby + PgBouncer, two instances, a failover mid-load"
 	@echo "make bench-prepared - req/s with and without named prepared statements on PostgreSQL"
 	@echo "make docs-check - /docs rendered in headless Chromium: every route, no console error"
+	@echo "make browser-test - passkeys in headless Chromium with a virtual authenticator"
 	@echo "make fuzz-api   - schemathesis against /openapi.json: no 5xx, no schema violation"
 
 run:
@@ -78,6 +79,9 @@ bench-prepared:
 
 docs-check:
 	bash scripts/docs-check.sh
+
+browser-test:
+	bash scripts/browser-test.sh
 
 fuzz-api:
 	bash scripts/fuzz-api.sh

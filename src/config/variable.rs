@@ -202,15 +202,8 @@ pub fn within<N: PartialOrd + fmt::Display>(
 
 /// A whole number within `range`, refused without echoing it (`must be between 1 and 100`).
 pub fn bounded(raw: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
-    let value = whole_number(raw)?;
-    if !range.contains(&value) {
-        return Err(format!(
-            "must be between {} and {}",
-            range.start(),
-            range.end()
-        ));
-    }
-    Ok(value)
+    let (start, end) = (*range.start(), *range.end());
+    within(whole_number(raw)?, range).map_err(|_| format!("must be between {start} and {end}"))
 }
 
 /// `on`/`true`/`1`/`yes` or `off`/`false`/`0`/`no`, in any case.

@@ -189,6 +189,19 @@ fn rand_bytes(out: &mut [u8]) {
     p256::elliptic_curve::rand_core::OsRng.fill_bytes(out);
 }
 
+/// `POST /users/me/passkeys/registration` with the test password: `{registration_id, options}`.
+pub async fn begin_registration(app: &TestApp, pair: &Pair) -> Value {
+    let response = post(
+        app,
+        "/users/me/passkeys/registration",
+        &pair.access,
+        &json!({"password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), 200, "registration options");
+    response.json().await.unwrap()
+}
+
 /// Adds a passkey to the account of `pair` (re-authenticating with `reauth`): the 201 body.
 pub async fn add_passkey(
     app: &TestApp,

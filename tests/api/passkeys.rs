@@ -13,7 +13,7 @@ use crate::lifecycle_support::{
 use crate::mfa_support::{claims_of, delete_with};
 use crate::on_both_databases;
 use crate::passkey_support::{
-    add_passkey, add_with_password, login_options, passkey_login, Authenticator,
+    add_passkey, add_with_password, begin_registration, login_options, passkey_login, Authenticator,
 };
 
 fn no_store(response: &reqwest::Response) -> bool {
@@ -45,17 +45,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     )
     .await;
     assert_error(refused, 403, "reauthentication_required").await;
-    let begun = json_of(
-        post(
-            &app,
-            "/users/me/passkeys/registration",
-            &pair.access,
-            &json!({"password": PASSWORD}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let begun = begin_registration(&app, &pair).await;
     let options = &begun["options"];
     assert!(options.get("publicKey").is_none(), "{options}");
     assert_eq!(options["rp"]["id"], "localhost");
@@ -82,17 +72,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     assert_error(malformed, 422, "validation_failed").await;
     laptop.origin = "https://evil.example".into();
     let wrong_origin = {
-        let begun = json_of(
-            post(
-                &app,
-                "/users/me/passkeys/registration",
-                &pair.access,
-                &json!({"password": PASSWORD}),
-            )
-            .await,
-            200,
-        )
-        .await;
+        let begun = begin_registration(&app, &pair).await;
         let credential = laptop.register(&begun["options"]);
         post(
             &app,
@@ -109,17 +89,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     // The first passkey: 201, recovery codes, no-store; the account has a second factor.
     laptop.origin = crate::passkey_support::ORIGIN.into();
     let response = {
-        let begun = json_of(
-            post(
-                &app,
-                "/users/me/passkeys/registration",
-                &pair.access,
-                &json!({"password": PASSWORD}),
-            )
-            .await,
-            200,
-        )
-        .await;
+        let begun = begin_registration(&app, &pair).await;
         let credential = laptop.register(&begun["options"]);
         post(
             &app,
@@ -143,17 +113,7 @@ async fn register_log_in_without_a_password_and_as_a_second_factor(db: Db) {
     );
 
     // The second: the first is excluded, and no new codes.
-    let begun = json_of(
-        post(
-            &app,
-            "/users/me/passkeys/registration",
-            &pair.access,
-            &json!({"password": PASSWORD}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let begun = begin_registration(&app, &pair).await;
     let excluded = begun["options"]["excludeCredentials"].as_array().unwrap();
     assert_eq!(excluded.len(), 1);
     assert_eq!(excluded[0]["id"], added_credential_id(&laptop));
@@ -443,17 +403,7 @@ async fn a_passwordless_account_keeps_its_last_passkey(db: Db) {
     let mut one = Authenticator::new();
     add_with_password(&app, &pair, &mut one).await;
     // A pending ceremony dies with a password change.
-    let begun = json_of(
-        post(
-            &app,
-            "/users/me/passkeys/registration",
-            &pair.access,
-            &json!({"password": PASSWORD}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let begun = begin_registration(&app, &pair).await;
     let changed = post(
         &app,
         "/users/me/password",

@@ -157,18 +157,7 @@ pub(crate) async fn spawn_with_mail(db: Db) -> (TestApp, MailDir) {
 /// Runs `statement` on the app's database beside the server (what another route, an
 /// operator or a migration would do).
 fn execute(app: &TestApp, statement: &str) -> usize {
-    let raw = app.db.raw_url();
-    match app.db.url.backend {
-        Backend::Postgres => {
-            let mut conn = diesel::PgConnection::establish(raw).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap()
-        }
-        Backend::Sqlite => {
-            let path = raw.strip_prefix("sqlite://").unwrap();
-            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap()
-        }
-    }
+    app.db.execute(statement)
 }
 
 #[derive(Debug, QueryableByName)]

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use auth_domain::service::LoginError;
 use auth_domain::session::ClientInfo;
 use auth_domain::user::AccountKind;
-use auth_domain::Principal;
+use auth_domain::{Principal, TokenPair};
 use serde_json::{json, Map, Value};
 
 use crate::client_addr::client_address;
@@ -24,6 +24,18 @@ type Api = web::Data<AuthApi>;
 const MAX_USER_AGENT: usize = 512;
 
 /// Token responses must not be cached (RFC 6749 §5.1).
+/// A token pair as `/login` answers it (key names from the settings, `no-store`).
+pub(crate) fn token_pair_response(
+    settings: &crate::ApiSettings,
+    tokens: &TokenPair,
+) -> HttpResponse {
+    token_response(token_body(
+        tokens,
+        &settings.access_token_name,
+        &settings.refresh_token_name,
+    ))
+}
+
 pub(crate) fn token_response(body: Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -141,12 +153,7 @@ pub async fn login(
         outcome.user_id,
         outcome.session_id
     );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &outcome.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &outcome.tokens))
 }
 
 /// Refresh: rotates a refresh token. The token presented is spent; presenting a rotated one
@@ -182,11 +189,7 @@ pub async fn refresh(
                 }
             }
         })?;
-    Ok(token_response(token_body(
-        &tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &tokens))
 }
 
 /// The protected home page of the seed.

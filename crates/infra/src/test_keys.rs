@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ed25519_dalek::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use rsa::pkcs8::LineEnding;
 use rsa::rand_core::{OsRng, RngCore};
 
@@ -19,16 +19,18 @@ pub struct TestKeyPair {
     pub public_pem: String,
 }
 
+/// Both halves in PEM.
+fn pem_pair(private: &impl EncodePrivateKey, public: &impl EncodePublicKey) -> TestKeyPair {
+    TestKeyPair {
+        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        public_pem: public.to_public_key_pem(LineEnding::LF).unwrap(),
+    }
+}
+
 /// An RSA key of `bits` bits (2048 for a valid RS256 key).
 pub fn rsa(bits: usize) -> TestKeyPair {
     let private = rsa::RsaPrivateKey::new(&mut OsRng, bits).expect("RSA key generation");
-    TestKeyPair {
-        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        public_pem: private
-            .to_public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    }
+    pem_pair(&private, &private.to_public_key())
 }
 
 /// An RSA-2048 key pair generated once per process.
@@ -40,25 +42,13 @@ pub fn shared_rsa() -> TestKeyPair {
 /// An EC key on P-256 (ES256).
 pub fn p256() -> TestKeyPair {
     let private = p256::SecretKey::random(&mut OsRng);
-    TestKeyPair {
-        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        public_pem: private
-            .public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    }
+    pem_pair(&private, &private.public_key())
 }
 
 /// An EC key on P-384 (not accepted for ES256).
 pub fn p384() -> TestKeyPair {
     let private = p384::SecretKey::random(&mut OsRng);
-    TestKeyPair {
-        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        public_pem: private
-            .public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    }
+    pem_pair(&private, &private.public_key())
 }
 
 /// An Ed25519 key (EdDSA).
@@ -71,13 +61,7 @@ pub fn ed25519() -> TestKeyPair {
         secret_key: seed,
         public_key: None,
     };
-    TestKeyPair {
-        private_pem: v1.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        public_pem: private
-            .verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    }
+    pem_pair(&v1, &private.verifying_key())
 }
 
 /// A folder under the system's temporary directory, removed with its files on drop.

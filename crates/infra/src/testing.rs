@@ -103,6 +103,22 @@ impl TestDatabase {
         &self.raw_url
     }
 
+    /// Runs raw SQL on this database beside any store (what another process or an operator
+    /// would do); returns the rows it touched.
+    pub fn execute(&self, statement: &str) -> usize {
+        match self.url.backend {
+            crate::Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.raw_url).unwrap();
+                diesel::sql_query(statement).execute(&mut conn).unwrap()
+            }
+            crate::Backend::Sqlite => {
+                let path = self.raw_url.strip_prefix("sqlite://").unwrap();
+                let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+                diesel::sql_query(statement).execute(&mut conn).unwrap()
+            }
+        }
+    }
+
     /// For SQLite, the directory the database file lives in.
     pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
         match &self.cleanup {

@@ -8,18 +8,15 @@ use auth_infra::testing::TestDatabase;
 use uuid::Uuid;
 
 mod support;
-use support::{connect, execute, on_both_databases};
+use support::{connect, on_both_databases};
 
 /// A row as an older version (lower-casing only) could have written it.
 fn legacy_row(db: &TestDatabase, email: &str) -> UserId {
     let id = Uuid::new_v4();
-    execute(
-        db,
-        &format!(
-            "INSERT INTO users (id, email, password_hash, date_joined) \
+    db.execute(&format!(
+        "INSERT INTO users (id, email, password_hash, date_joined) \
              VALUES ('{id}', '{email}', '$2b$04$legacy', '2026-11-01 12:00:00')"
-        ),
-    );
+    ));
     UserId(id)
 }
 

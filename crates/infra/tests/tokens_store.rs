@@ -16,7 +16,7 @@ use chrono::TimeDelta;
 use uuid::Uuid;
 
 mod support;
-use support::{connect, execute, now, on_both_databases, stored, user_with_hash};
+use support::{connect, now, on_both_databases, stored, user_with_hash};
 
 const OLD_HASH: &str = "$2b$04$old-hash-old-hash-old-hash-old-hash-old-hash-old-h";
 const NEW_HASH: &str = "$2b$04$new-hash-new-hash-new-hash-new-hash-new-hash-new-h";
@@ -123,13 +123,10 @@ async fn verification_for_a_changed_email_writes_nothing(db: TestDatabase) {
     let user = stored(&store, user_with_hash("ann@example.com", OLD_HASH)).await;
     let stored = token(&user, OneTimeTokenKind::VerifyEmail, "secret-v");
     store.insert_token(&stored).await.unwrap();
-    execute(
-        &db,
-        &format!(
-            "UPDATE users SET email = 'ann.new@example.com' WHERE id = '{}'",
-            user.id
-        ),
-    );
+    db.execute(&format!(
+        "UPDATE users SET email = 'ann.new@example.com' WHERE id = '{}'",
+        user.id
+    ));
 
     let redeemed = store
         .redeem_email_verification(&stored.digest, user.id, &user.email, now())

@@ -10,11 +10,11 @@ use auth_domain::{Fault, Principal, SessionId, UserId};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{client_info, token_response, Api};
+use super::{client_info, token_pair_response, Api};
 use crate::dto::lifecycle::{
     privilege_change, profile_change, ChangePasswordBody, Items, SessionOut,
 };
-use crate::dto::{token_body, UserOut};
+use crate::dto::UserOut;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::listing::{listing_query, Listed, PageOut};
@@ -134,12 +134,7 @@ pub async fn change_password(
         changed.sessions_ended,
         changed.session_id
     );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &changed.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &changed.tokens))
 }
 
 /// The caller's live sessions, the most recently used first.

@@ -11,11 +11,10 @@ use super::dto::{
     qr_svg, required_string, MfaLogin, MfaStatusOut, ReauthBody, RecoveryCodesOut, SecondFactor,
     TotpEnrolmentOut,
 };
-use crate::dto::token_body;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::handlers::lifecycle::Admin;
-use crate::handlers::{client_info, token_response};
+use crate::handlers::{client_info, token_pair_response};
 use crate::observability::metrics_of;
 use crate::passkeys::handlers::reauthenticate;
 use crate::AuthApi;
@@ -263,12 +262,7 @@ pub async fn login_mfa(
         outcome.user_id,
         outcome.session_id
     );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &outcome.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &outcome.tokens))
 }
 
 /// Removes every second factor of a user (TOTP, recovery codes, passkeys) and ends their

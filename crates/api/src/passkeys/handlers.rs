@@ -14,10 +14,9 @@ use super::dto::{
     RegistrationOptionsOut, RequestOptionsOut,
 };
 use super::error::no_such_passkey;
-use crate::dto::token_body;
 use crate::error::{ApiError, FieldError};
 use crate::extract::JsonBody;
-use crate::handlers::{client_info, token_response};
+use crate::handlers::{client_info, token_pair_response};
 use crate::mfa::dto::{required_string, ReauthBody};
 use crate::mfa::handlers::secret_response;
 use crate::observability::metrics_of;
@@ -294,12 +293,7 @@ pub async fn login(
         outcome.user_id,
         outcome.session_id
     );
-    let settings = &api.settings;
-    Ok(token_response(token_body(
-        &outcome.tokens,
-        &settings.access_token_name,
-        &settings.refresh_token_name,
-    )))
+    Ok(token_pair_response(&api.settings, &outcome.tokens))
 }
 
 /// The request options for the passkeys of a login waiting for its second factor.

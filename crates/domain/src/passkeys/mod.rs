@@ -11,6 +11,7 @@
 
 mod login;
 mod registration;
+mod second_factor;
 
 #[cfg(test)]
 mod service_tests;

@@ -1,5 +1,5 @@
 //! What the adapter suites share: each test once per database, a connected store, timestamps
-//! both databases keep exactly, a stored user, and raw SQL run beside the store.
+//! both databases keep exactly, a stored user.
 // Each suite is a test binary of its own and uses part of this.
 #![allow(dead_code, unused_imports, unused_macros)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,9 +7,8 @@
 use auth_domain::ports::UserRepository;
 use auth_domain::{AccountKind, Email, NewUser, PasswordHash, User};
 use auth_infra::testing::TestDatabase;
-use auth_infra::{Backend, Database, DatabaseOptions};
+use auth_infra::{Database, DatabaseOptions};
 use chrono::{DateTime, SubsecRound, Utc};
-use diesel::{Connection, RunQueryDsl};
 
 /// Runs each listed `async fn name(db: TestDatabase)` once on PostgreSQL, once on SQLite.
 macro_rules! on_both_databases {
@@ -67,21 +66,4 @@ pub async fn stored_user(store: &Database, email: &str) -> User {
 pub async fn stored(store: &Database, user: User) -> User {
     store.insert(&user).await.unwrap();
     user
-}
-
-/// Runs raw SQL beside the store (what another process or an operator would do); returns the
-/// rows it touched.
-pub fn execute(db: &TestDatabase, statement: &str) -> usize {
-    let raw = db.raw_url();
-    match db.url.backend {
-        Backend::Postgres => {
-            let mut conn = diesel::PgConnection::establish(raw).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap()
-        }
-        Backend::Sqlite => {
-            let path = raw.strip_prefix("sqlite://").unwrap();
-            let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-            diesel::sql_query(statement).execute(&mut conn).unwrap()
-        }
-    }
 }

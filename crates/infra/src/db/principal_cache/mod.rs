@@ -186,6 +186,29 @@ impl PrincipalCache {
     }
 }
 
+/// After a follower (the listener, the poller) stopped: suspends the cache, which may have
+/// missed changes meanwhile, and logs the first failure of a run of them. `false` when the
+/// cache is gone, so the follower's thread ends.
+fn suspend_after<T>(
+    cache: &std::sync::Weak<PrincipalCache>,
+    outcome: Result<T, String>,
+    reported: &mut bool,
+    bypassed_until: &str,
+) -> bool {
+    let Some(live) = cache.upgrade() else {
+        return false;
+    };
+    live.suspend();
+    drop(live);
+    if let Err(error) = outcome {
+        if !*reported {
+            log::warn!("session cache bypassed until {bypassed_until}: {error}");
+            *reported = true;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -101,16 +101,8 @@ fn listen(cache: &Weak<PrincipalCache>, listen_url: &str, notify_url: &str) {
                     proven = true;
                 })
             });
-        let Some(live) = cache.upgrade() else {
+        if !super::suspend_after(cache, outcome, &mut reported, "its listener reconnects") {
             return;
-        };
-        live.suspend();
-        drop(live);
-        if let Err(error) = outcome {
-            if !reported {
-                log::warn!("session cache bypassed until its listener reconnects: {error}");
-                reported = true;
-            }
         }
         if !proven {
             std::thread::sleep(retry);

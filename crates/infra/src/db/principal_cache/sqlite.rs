@@ -74,16 +74,13 @@ fn poll(cache: &Weak<PrincipalCache>, path: &str) {
             reported = false;
             follow(cache, &mut conn).map_err(|e| e.to_string())
         });
-        let Some(live) = cache.upgrade() else {
+        if !super::suspend_after(
+            cache,
+            outcome,
+            &mut reported,
+            "its poller reads the database",
+        ) {
             return;
-        };
-        live.suspend();
-        drop(live);
-        if let Err(error) = outcome {
-            if !reported {
-                log::warn!("session cache bypassed until its poller reads the database: {error}");
-                reported = true;
-            }
         }
         std::thread::sleep(RETRY);
     }

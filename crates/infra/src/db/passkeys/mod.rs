@@ -1,4 +1,4 @@
-//! The passkey ports on the Diesel store: credentials and ceremonies. A ceremony is taken by
+//! The passkey ports on the Diesel store: credentials here, ceremonies in [`ceremonies`]. A ceremony is taken by
 //! deleting its row (whoever deletes it has it), and every rule that must hold under
 //! concurrency — one credential id across accounts, the last way to log in, the counter — is
 //! decided inside one transaction or one conditional write.
@@ -6,18 +6,19 @@
 use async_trait::async_trait;
 use auth_domain::mfa::KeyedDigest;
 use auth_domain::ports::passkeys::{
-    Ceremony, CeremonyKind, CeremonyStore, LoginMethods, PasskeyAdded, PasskeyId, PasskeyRemoval,
-    PasskeyStore, PasskeyUse, StoredPasskey,
+    LoginMethods, PasskeyAdded, PasskeyId, PasskeyRemoval, PasskeyStore, PasskeyUse, StoredPasskey,
 };
 use auth_domain::{Fault, UserId};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
+mod ceremonies;
+
 use super::rows::{naive, utc};
-use super::schema::{passkey_ceremonies, passkeys, recovery_codes, totp_secrets, users};
+use super::schema::{passkeys, recovery_codes, totp_secrets, users};
 use super::{AnyConnection, Database, StoreError};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -35,22 +36,11 @@ struct PasskeyRow {
     last_used_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = passkey_ceremonies)]
-struct CeremonyRow {
-    ceremony_key: String,
-    kind: String,
-    user_id: Option<String>,
-    state: String,
-    created_at: NaiveDateTime,
-    expires_at: NaiveDateTime,
-}
-
-fn corrupt(what: &str) -> Fault {
+pub(super) fn corrupt(what: &str) -> Fault {
     Fault::internal(format!("stored {what} is invalid"))
 }
 
-fn uuid_of(raw: &str, what: &str) -> Result<Uuid, Fault> {
+pub(super) fn uuid_of(raw: &str, what: &str) -> Result<Uuid, Fault> {
     Uuid::parse_str(raw).map_err(|_| corrupt(what))
 }
 
@@ -71,25 +61,6 @@ impl TryFrom<PasskeyRow> for StoredPasskey {
             backed_up: row.backed_up,
             created_at: utc(row.created_at),
             last_used_at: row.last_used_at.map(utc),
-        })
-    }
-}
-
-impl TryFrom<CeremonyRow> for Ceremony {
-    type Error = Fault;
-
-    fn try_from(row: CeremonyRow) -> Result<Self, Fault> {
-        Ok(Ceremony {
-            kind: CeremonyKind::parse(&row.kind).ok_or_else(|| corrupt("ceremony kind"))?,
-            user_id: row
-                .user_id
-                .as_deref()
-                .map(|raw| uuid_of(raw, "user id").map(UserId))
-                .transpose()?,
-            key: row.ceremony_key,
-            state: row.state,
-            created_at: utc(row.created_at),
-            expires_at: utc(row.expires_at),
         })
     }
 }
@@ -340,72 +311,6 @@ impl PasskeyStore for Database {
             ))
             .execute(conn)?;
             Ok(recorded == 1)
-        })
-        .await
-        .map_err(Fault::from)
-    }
-}
-
-#[async_trait]
-impl CeremonyStore for Database {
-    async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), Fault> {
-        let row = CeremonyRow {
-            ceremony_key: ceremony.key.clone(),
-            kind: ceremony.kind.as_str().to_owned(),
-            user_id: ceremony.user_id.map(|id| id.to_string()),
-            state: ceremony.state.clone(),
-            created_at: naive(ceremony.created_at),
-            expires_at: naive(ceremony.expires_at),
-        };
-        self.run(move |conn| {
-            conn.transaction::<_, StoreError, _>(|conn| {
-                diesel::delete(passkey_ceremonies::table.find(&row.ceremony_key)).execute(conn)?;
-                diesel::insert_into(passkey_ceremonies::table)
-                    .values(&row)
-                    .execute(conn)?;
-                Ok(())
-            })?;
-            // Expired ceremonies are useless: each new one sweeps them (indexed), so nobody
-            // can fill the table.
-            diesel::delete(
-                passkey_ceremonies::table.filter(passkey_ceremonies::expires_at.le(row.created_at)),
-            )
-            .execute(conn)?;
-            Ok(())
-        })
-        .await
-        .map_err(Fault::from)
-    }
-
-    async fn take_ceremony(
-        &self,
-        key: &str,
-        kind: CeremonyKind,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Ceremony>, Fault> {
-        let (key, kind, now) = (key.to_owned(), kind.as_str(), naive(now));
-        self.run(move |conn| {
-            let Some(row) = passkey_ceremonies::table
-                .find(&key)
-                .select(CeremonyRow::as_select())
-                .first::<CeremonyRow>(conn)
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            // Whoever deletes the row has the ceremony: of concurrent takes, on any instance,
-            // one deletes it and the others delete nothing.
-            let taken = diesel::delete(
-                passkey_ceremonies::table
-                    .find(&key)
-                    .filter(passkey_ceremonies::state.eq(&row.state))
-                    .filter(passkey_ceremonies::created_at.eq(row.created_at)),
-            )
-            .execute(conn)?;
-            if taken != 1 || row.kind != kind || row.expires_at <= now {
-                return Ok(None);
-            }
-            Ok(Some(Ceremony::try_from(row)?))
         })
         .await
         .map_err(Fault::from)
