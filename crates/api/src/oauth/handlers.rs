@@ -14,10 +14,9 @@ use super::dto::{
 use super::error::{invalid_redirect, invalid_state, unknown_provider};
 use super::redirect::with_params;
 use super::OAuthApi;
-use crate::dto::token_body;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::handlers::{client_info, token_response};
+use crate::handlers::{client_info, token_pair_response};
 use crate::mfa::dto::{MfaRequiredOut, ReauthBody};
 use crate::observability::metrics_of;
 use crate::AuthApi;
@@ -245,12 +244,7 @@ pub async fn token(
     match outcome {
         Ok(ExchangeOutcome::Tokens(login)) => {
             count("exchanged");
-            let settings = &api.settings;
-            Ok(token_response(token_body(
-                &login.tokens,
-                &settings.access_token_name,
-                &settings.refresh_token_name,
-            )))
+            Ok(token_pair_response(&api.settings, &login.tokens))
         }
         Ok(ExchangeOutcome::SecondFactorRequired(challenge)) => {
             count("mfa_required");
