@@ -56,6 +56,7 @@ impl Application {
         let recovery = components.recovery.clone();
         let mfa = components.mfa.clone();
         let passkeys = components.passkeys.clone();
+        let oauth = components.oauth.clone();
         let pool = components.database.clone();
         let cache = components.database.clone();
         let metrics = web::Data::new(
@@ -91,6 +92,7 @@ impl Application {
                 recovery: recovery.clone(),
                 mfa: mfa.clone(),
                 passkeys: passkeys.clone(),
+                oauth: oauth.clone(),
             };
             App::new()
                 .app_data(metrics.clone())

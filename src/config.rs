@@ -21,6 +21,7 @@ mod database;
 mod http;
 pub mod mail;
 pub mod mfa;
+pub mod oauth;
 pub mod passkeys;
 mod passwords;
 pub mod server;
@@ -44,6 +45,7 @@ pub const GROUPS: &[&[Variable]] = &[
     mail::VARIABLES,
     mfa::VARIABLES,
     passkeys::VARIABLES,
+    oauth::VARIABLES,
 ];
 
 /// Every variable the server reads, with its default and meaning.
@@ -102,6 +104,8 @@ pub struct Config {
     pub mfa: mfa::MfaConfig,
     /// Passkeys (issue "Passkeys").
     pub passkeys: passkeys::PasskeyConfig,
+    /// Social login (issue "Social login").
+    pub oauth: oauth::OAuthConfig,
 }
 
 impl Config {
@@ -116,6 +120,7 @@ impl Config {
         let throttle = throttle::read(&env)?;
         let mail = mail::read(&env)?;
         let mfa = mfa::read(&env, &database_url)?;
+        let oauth = oauth::read(&env)?;
         api.require_mfa_for_admins = mfa.require_for_admins;
         let passkeys = passkeys::read(&env, &mail.recovery.public_url)?;
         Ok(Self {
@@ -143,6 +148,7 @@ impl Config {
             public_key_files: tokens.public_key_files,
             mfa,
             passkeys,
+            oauth,
         })
     }
 

@@ -9,6 +9,7 @@ mod application;
 mod background;
 mod commands;
 pub mod config;
+mod social_login;
 
 use std::sync::Arc;
 
@@ -98,6 +99,8 @@ pub struct Components {
     pub throttle: Throttle,
     /// The per-address budget of anonymous ceremony starts (`CEREMONY_MAX_PER_ADDRESS`).
     pub ceremonies: AddressBudget,
+    /// Social login, when providers are configured.
+    pub oauth: Option<auth_api::oauth::OAuthApi>,
 }
 
 /// The scope of the ceremony budget's keys (`ceremony:<address>`).
@@ -195,6 +198,17 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         config.mfa.policy.reauth_max_age,
     )
     .with_ceremony_budget(ceremonies.clone());
+    let oauth = social_login::assemble(
+        config,
+        social_login::Parts {
+            store: store.clone(),
+            service: service.clone(),
+            clock: clock.clone(),
+            outbox: outbox.clone(),
+            audit,
+            ceremonies: ceremonies.clone(),
+        },
+    )?;
     let recovery = RecoveryService::new(
         RecoveryPorts {
             users,
@@ -226,6 +240,7 @@ pub async fn assemble(config: &Config) -> Result<Components, StartError> {
         jwks,
         throttle,
         ceremonies,
+        oauth,
     })
 }
 

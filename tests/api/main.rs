@@ -37,4 +37,8 @@ mod throttling;
 mod mfa;
 // Passkeys.
 mod passkeys;
+// Social login.
+mod oauth;
+mod oauth_github;
+mod oauth_standin;
 mod token_hardening;

@@ -169,6 +169,7 @@ fn auth_api() -> Result<(AuthApi, DeliveryWorker), Box<dyn std::error::Error>> {
         recovery,
         mfa,
         passkeys,
+        oauth: None,
     };
     Ok((api, worker))
 }

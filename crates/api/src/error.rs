@@ -284,7 +284,9 @@ pub struct ErrorBody {
     /// `invalid_credentials`, `email_taken`, `username_taken`, `forbidden`, `last_admin`,
     /// `too_many_attempts`, `service_unavailable`, `internal_error`; with second factors
     /// `reauthentication_required`, `mfa_required`, `mfa_already_enabled`, `mfa_not_enabled`,
-    /// `invalid_mfa_code`, `conflict`; with passkeys `invalid_credential`, `last_login_method`.
+    /// `invalid_mfa_code`, `conflict`; with passkeys `invalid_credential`, `last_login_method`;
+    /// with social login `unknown_provider`, `invalid_redirect`, `invalid_state`,
+    /// `account_exists`.
     pub code: String,
     /// Present on `validation_failed` only: every invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]

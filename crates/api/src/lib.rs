@@ -27,6 +27,7 @@ pub mod admin;
 pub mod auth;
 pub mod keys;
 pub mod mfa;
+pub mod oauth;
 pub mod ops;
 pub mod passkeys;
 pub mod recovery;
@@ -114,6 +115,8 @@ pub struct AuthApi {
     pub mfa: MfaService,
     /// Passkeys (issue "Passkeys").
     pub passkeys: PasskeyService,
+    /// Social login (issue "Social login"); `None`: no provider, the routes answer 404.
+    pub oauth: Option<oauth::OAuthApi>,
 }
 
 /// All routes of the contract under `prefix` (`""` for the root), as one mountable scope.
@@ -158,6 +161,7 @@ pub fn scope(
         .configure(recovery::routes)
         .configure(mfa::routes)
         .configure(passkeys::routes)
+        .configure(oauth::routes)
         .configure(keys::routes)
         .configure(ops::routes)
         .configure(openapi::routes)

@@ -44,6 +44,9 @@ pub mod kind {
     pub const PASSKEY_REMOVED: &str = "passkey_removed";
     pub const MFA_RESET: &str = "mfa_reset";
     pub const REAUTHENTICATION_FAILED: &str = "reauthentication_failed";
+    // Issue "Social login".
+    pub const IDENTITY_LINKED: &str = "identity_linked";
+    pub const IDENTITY_UNLINKED: &str = "identity_unlinked";
 }
 
 /// One line of the audit trail.

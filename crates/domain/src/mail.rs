@@ -100,10 +100,12 @@ pub enum SecurityNotice {
     SecondFactorsReset,
     PasskeyAdded,
     PasskeyRemoved,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl SecurityNotice {
-    const ALL: [SecurityNotice; 7] = [
+    const ALL: [SecurityNotice; 9] = [
         SecurityNotice::TotpEnabled,
         SecurityNotice::TotpDisabled,
         SecurityNotice::RecoveryCodesRenewed,
@@ -111,6 +113,8 @@ impl SecurityNotice {
         SecurityNotice::SecondFactorsReset,
         SecurityNotice::PasskeyAdded,
         SecurityNotice::PasskeyRemoved,
+        SecurityNotice::IdentityLinked,
+        SecurityNotice::IdentityUnlinked,
     ];
 
     /// The outbox kind.
@@ -123,6 +127,8 @@ impl SecurityNotice {
             SecurityNotice::SecondFactorsReset => "notice_mfa_reset",
             SecurityNotice::PasskeyAdded => "notice_passkey_added",
             SecurityNotice::PasskeyRemoved => "notice_passkey_removed",
+            SecurityNotice::IdentityLinked => "notice_identity_linked",
+            SecurityNotice::IdentityUnlinked => "notice_identity_unlinked",
         }
     }
 
@@ -160,6 +166,14 @@ impl SecurityNotice {
             SecurityNotice::PasskeyRemoved => (
                 "A passkey was removed",
                 "A passkey was removed from your account; it no longer logs in.",
+            ),
+            SecurityNotice::IdentityLinked => (
+                "A sign-in provider was linked",
+                "An external sign-in (social login) identity was linked to your account: it can now log in with it.",
+            ),
+            SecurityNotice::IdentityUnlinked => (
+                "A sign-in provider was removed",
+                "An external sign-in (social login) identity was removed from your account.",
             ),
         };
         MailMessage {

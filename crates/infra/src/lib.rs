@@ -10,6 +10,8 @@ pub mod jwt;
 pub mod password;
 // Issue "Account lifecycle": mail adapters and one-time secrets.
 pub mod mail;
+// Issue "Social login": the OpenID Connect / GitHub relying party.
+pub mod oidc;
 pub mod secrets;
 // Keys generated beside a SQLite database.
 pub mod secret_file;

@@ -101,8 +101,13 @@ impl PasswordHasher for BcryptHasher {
 
     async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, Fault> {
         let candidate = candidate.as_bytes().to_vec();
+        // No password (an account of an external identity): the same work, and no match.
+        let no_password = hash.as_str().is_empty();
+        let hash = if no_password { &self.dummy } else { hash };
         let hash = hash.as_str().to_owned();
-        on_blocking_pool(&self.running, move || verify_whole(&candidate, &hash)).await
+        let matched =
+            on_blocking_pool(&self.running, move || verify_whole(&candidate, &hash)).await?;
+        Ok(matched && !no_password)
     }
 
     fn dummy_hash(&self) -> PasswordHash {

@@ -1,5 +1,5 @@
 //! The contracts of the second-factor ports (`TotpStore`, `RecoveryCodeStore`,
-//! `SecondFactors`, `MfaChallengeStore`, auth-domain's `mfa::ports`), checked against the
+//! `SecondFactors`, `MfaChallengeStore`, auth-domain's `ports::mfa`), checked against the
 //! Diesel store on a fresh SQLite file and a fresh PostgreSQL database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

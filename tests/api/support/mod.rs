@@ -2,10 +2,12 @@
 
 mod client;
 mod mfa;
+mod oauth;
 mod passkeys;
 
 pub use client::*;
 pub use mfa::*;
+pub use oauth::*;
 pub use passkeys::*;
 
 use std::collections::HashMap;

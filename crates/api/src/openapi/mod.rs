@@ -15,7 +15,7 @@ mod html;
 
 use crate::error::{ApiError, ErrorBody, FieldError};
 use crate::{
-    account, admin, auth, keys, mfa, ops, passkeys, recovery, sessions, ApiSettings, AuthApi,
+    account, admin, auth, keys, mfa, oauth, ops, passkeys, recovery, sessions, ApiSettings, AuthApi,
 };
 pub use html::render_html;
 
@@ -80,6 +80,7 @@ pub fn assembled() -> utoipa::openapi::OpenApi {
         .merge_from(ops::OpsDoc::openapi())
         .merge_from(mfa::MfaDoc::openapi())
         .merge_from(passkeys::PasskeysDoc::openapi())
+        .merge_from(oauth::OauthDoc::openapi())
 }
 
 /// Registers `GET /openapi.json` and `GET /docs`.

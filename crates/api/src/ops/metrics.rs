@@ -53,6 +53,7 @@ pub struct Metrics {
     cache_probe: Option<SessionCacheProbe>,
     mfa: crate::mfa::metrics::MfaMetrics,
     passkeys: crate::passkeys::metrics::PasskeyMetrics,
+    oauth: crate::oauth::metrics::OauthMetrics,
 }
 
 /// Latency buckets (seconds): from half a millisecond (a cached check) to ten seconds (a
@@ -130,6 +131,7 @@ impl Metrics {
             )?,
             mfa: crate::mfa::metrics::MfaMetrics::new(&registry)?,
             passkeys: crate::passkeys::metrics::PasskeyMetrics::new(&registry)?,
+            oauth: crate::oauth::metrics::OauthMetrics::new(&registry)?,
             registry,
             requests,
             latency,
@@ -213,6 +215,11 @@ impl Metrics {
     /// The passkey metrics (`passkey_*`).
     pub fn passkeys(&self) -> &crate::passkeys::metrics::PasskeyMetrics {
         &self.passkeys
+    }
+
+    /// The social-login metrics (`oauth_*`).
+    pub fn oauth(&self) -> &crate::oauth::metrics::OauthMetrics {
+        &self.oauth
     }
 
     pub fn record_refresh_reuse(&self) {

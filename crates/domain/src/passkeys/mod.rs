@@ -38,11 +38,7 @@ pub use crate::ports::passkeys::{
 pub use login::{PasskeyLoginError, PasskeyOptionsError};
 pub use registration::{FinishRegistrationError, NewPasskey, RemovePasskeyError};
 
-/// The "last way to log in" rule: an account must keep at least one way to log in (a
-/// password or a passkey). Administrators' `DELETE /users/{id}/mfa` is the one exception.
-pub fn keeps_a_way_to_log_in(methods: LoginMethods) -> bool {
-    methods.password || methods.passkeys > 0
-}
+pub use crate::login_methods::keeps_a_way_to_log_in;
 
 /// The settings of passkeys.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -190,7 +190,13 @@ fn reasons(audit: &Mutex<Vec<AuditEvent>>) -> Vec<(String, String)> {
 
 #[test]
 fn an_account_keeps_a_way_to_log_in() {
-    let rule = |password, passkeys| keeps_a_way_to_log_in(LoginMethods { password, passkeys });
+    let rule = |password, passkeys| {
+        keeps_a_way_to_log_in(LoginMethods {
+            password,
+            passkeys,
+            identities: 0,
+        })
+    };
     assert!(rule(true, 0));
     assert!(rule(false, 1));
     assert!(!rule(false, 0));
@@ -502,6 +508,7 @@ async fn removal_applies_the_last_way_to_log_in_rule() {
                 && rule(LoginMethods {
                     password: true,
                     passkeys: 0,
+                    identities: 0,
                 })
         })
         .returning(|_, _, _| Ok(PasskeyRemoval::LastLoginMethod));

@@ -6,6 +6,7 @@
 mod audit;
 mod mail;
 pub mod mfa;
+pub mod oauth;
 pub mod passkeys;
 mod passwords;
 mod recovery;

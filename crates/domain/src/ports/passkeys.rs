@@ -63,12 +63,7 @@ pub enum PasskeyAdded {
     NoUser,
 }
 
-/// The ways an account can log in (the "last way to log in" rule weighs them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LoginMethods {
-    pub password: bool,
-    pub passkeys: u32,
-}
+pub use crate::login_methods::LoginMethods;
 
 /// What removing a passkey did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,8 @@ pub trait PasswordHasher: Send + Sync {
 
     /// Whether `candidate` matches `hash`. MUST return `false`, never truncate, when the
     /// candidate is longer than 72 bytes, and MUST take as long as a real comparison in that
-    /// case too. A hash it cannot read is a `Fault::Internal`.
+    /// case too. An empty hash (an account without a password) matches nothing, after as long
+    /// a comparison. Any other hash it cannot read is a `Fault::Internal`.
     async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, Fault>;
 
     /// A hash of an unguessable password at the configured cost, verified against when a

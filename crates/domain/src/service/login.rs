@@ -4,6 +4,7 @@
 use crate::amr::Amr;
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
+use crate::mfa::MfaChallengeIssued;
 use crate::session::ClientInfo;
 use crate::throttle::{AttemptKeys, ThrottleError};
 use crate::user::{User, UserId};
@@ -53,15 +54,9 @@ impl AuthService {
             if self.hasher.needs_rehash(&user.password_hash) {
                 self.upgrade_password_hash(&user, password).await;
             }
-            let issued = crate::mfa::issue_challenge(
-                self.second_factor.as_ref(),
-                self.clock.as_ref(),
-                self.audit.as_ref(),
-                &user,
-                Amr::password(),
-                &client,
-            )
-            .await?;
+            let issued = self
+                .challenge_second_factor(&user, Amr::password(), &client)
+                .await?;
             return Err(LoginError::SecondFactorRequired(issued));
         }
         if let Some(attempt) = attempt {
@@ -71,6 +66,25 @@ impl AuthService {
             self.upgrade_password_hash(&user, password).await;
         }
         Ok(self.open_session(&user, client, Amr::password()).await?)
+    }
+
+    /// Opens the challenge of a login whose first factor `first_factor` (a password, an
+    /// external identity) was just proven, for an account with a second factor.
+    pub(crate) async fn challenge_second_factor(
+        &self,
+        user: &User,
+        first_factor: Amr,
+        client: &ClientInfo,
+    ) -> Result<MfaChallengeIssued, Fault> {
+        crate::mfa::issue_challenge(
+            self.second_factor.as_ref(),
+            self.clock.as_ref(),
+            self.audit.as_ref(),
+            user,
+            first_factor,
+            client,
+        )
+        .await
     }
 
     /// Opens a session for a user whose login is complete, authenticated by `amr`.

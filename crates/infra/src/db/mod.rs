@@ -5,10 +5,14 @@ mod audit;
 mod connection;
 mod email_identity;
 mod error;
+// Issue "Social login": linked identities, started authorizations and login codes.
+mod identities;
 mod lifecycle;
 mod listings;
+mod login_methods;
 mod mfa;
 mod migrate;
+mod oauth_flows;
 mod outage;
 mod passkeys;
 mod pool;

@@ -189,3 +189,14 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    external_identities (id) {
+        id -> Text,
+        user_id -> Text,
+        provider -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        linked_at -> Timestamp,
+    }
+}

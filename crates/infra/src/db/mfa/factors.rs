@@ -13,7 +13,7 @@ use crate::db::{AnyConnection, Database, StoreError};
 
 /// The other second factors a user keeps when TOTP goes: passkeys.
 pub(super) fn other_factor_remains(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
-    Ok(crate::db::passkeys::passkey_count(conn, user_id)? > 0)
+    Ok(crate::db::login_methods::passkey_count(conn, user_id)? > 0)
 }
 
 #[async_trait]
@@ -32,7 +32,7 @@ impl SecondFactors for Database {
                 .filter(recovery_codes::used_at.is_null())
                 .count()
                 .get_result::<i64>(conn)?;
-            let passkeys = crate::db::passkeys::passkey_count(conn, &user_id)?;
+            let passkeys = crate::db::login_methods::passkey_count(conn, &user_id)?;
             Ok(MfaStatus {
                 totp,
                 recovery_codes_left: u32::try_from(left).unwrap_or(u32::MAX),

@@ -65,14 +65,6 @@ impl TryFrom<PasskeyRow> for StoredPasskey {
     }
 }
 
-/// How many passkeys the user has (inside the caller's transaction).
-pub(super) fn passkey_count(conn: &mut AnyConnection, user_id: &str) -> QueryResult<i64> {
-    passkeys::table
-        .filter(passkeys::user_id.eq(user_id))
-        .count()
-        .get_result(conn)
-}
-
 fn totp_confirmed(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
     Ok(totp_secrets::table
         .find(user_id)
@@ -249,10 +241,14 @@ impl PasskeyStore for Database {
                     if removed != 1 {
                         return Ok(PasskeyRemoval::NotFound);
                     }
-                    let remaining = passkey_count(conn, &user_id)?;
+                    let remaining = super::login_methods::passkey_count(conn, &user_id)?;
                     let methods = LoginMethods {
                         password: !hash.is_empty(),
                         passkeys: u32::try_from(remaining).unwrap_or(u32::MAX),
+                        identities: u32::try_from(super::login_methods::identity_count(
+                            conn, &user_id,
+                        )?)
+                        .unwrap_or(u32::MAX),
                     };
                     if !keeps_login(methods) {
                         return Err(StoreError::Query(
