@@ -6,8 +6,9 @@
 # Environment: BENCH_DURATION (10s), BENCH_USERS (200), BENCH_BACKENDS ("sqlite postgres"),
 # TEST_DATABASE_URL (an admin URL of the PostgreSQL server, allowed to create databases),
 # BENCH_RESULTS (bench/RESULTS.md), BENCH_BIN (use this binary instead of building one),
-# BENCH_QUICK=1 (only GET /health and GET /, cache off then on: no login, create, refresh or
-# isolation figure).
+# BENCH_FILL (9900: users filling the caches for the peak-memory figure), BENCH_QUICK=1 (only
+# GET /health and GET /, cache off then on: no login, create, refresh, isolation or memory
+# figure), BENCH_INSTRUCTIONS=0 (no callgrind run: no instructions per request).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -23,15 +24,18 @@ SECRET="bench-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # Required with PostgreSQL (it encrypts TOTP secrets): 32 random bytes, base64.
 DATA_KEY="$(head -c 32 /dev/urandom | base64)"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "bench: installing wrk (Debian package)" >&2
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+# Debian packages: wrk (the load) and valgrind (callgrind: the instructions per request).
+for package in wrk valgrind; do
+  if ! command -v "$package" >/dev/null 2>&1; then
+    echo "bench: installing $package (Debian package)" >&2
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+    else
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+    fi
   fi
-fi
-for tool in curl psql; do
+done
+for tool in curl psql python3; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is needed" >&2; exit 1; }
 done
 
@@ -58,7 +62,9 @@ LINES="$WORK/lines.txt"
 emit() { echo "$*" | tee -a "$LINES"; }
 
 # start_server URL COST LOG [SESSION_CACHE_SIZE]: starts the binary on a free port; sets
-# SERVER_PID and BASE. The cache size defaults to the server's own default.
+# SERVER_PID and BASE. The cache size defaults to the server's own default. With WRAP set
+# (a command and its arguments), the binary runs under it (valgrind: see instructions()).
+WRAP=()
 start_server() {
   local url=$1 cost=$2 log=$3 cache=${4:-}
   # Every bench client is 127.0.0.1: with the default LOGIN_MAX_FAILURES (5) the login
@@ -69,9 +75,9 @@ start_server() {
   env DATABASE_URL="$url" JWT_SECRET="$SECRET" DATA_ENCRYPTION_KEY="$DATA_KEY" \
     BCRYPT_COST="$cost" HOST=127.0.0.1 PORT=0 \
     LOGIN_MAX_FAILURES=1000 RUST_LOG=warn ${cache:+SESSION_CACHE_SIZE=$cache} \
-    "$BIN" serve >"$log.out" 2>"$log.err" &
+    "${WRAP[@]}" "$BIN" serve >"$log.out" 2>"$log.err" &
   SERVER_PID=$!
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 900); do
     if grep -q "listening on" "$log.out" 2>/dev/null; then break; fi
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log.err" >&2; exit 1; }
     sleep 0.1
@@ -84,6 +90,81 @@ stop_server() {
   kill -TERM "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
+}
+
+# ---- instructions per request (callgrind) ----------------------------------------------------
+# The figure that a noisy machine does not move: the server runs under callgrind; for each
+# figure its counters are zeroed, exactly N requests are sent one after another on one
+# connection (bench/requests.py), and the counters dumped. The instructions the idle server
+# spends meanwhile (its session-cache watcher, timers; measured alone over 2 s) are taken off
+# at their rate over the run's duration. Counted: every thread of the server, user space only
+# (not the kernel's socket work). Valgrind's CPU has no SHA extensions, so the SHA-256 of the
+# verified-token cache (a few hundred instructions with SHA-NI) counts about 30,000 here.
+cg_dump() { # cg_dump NAME: dumps the counters; prints the instructions since the last zeroing
+  local before file
+  before=$(find "$WORK" -maxdepth 1 -name 'callgrind.out.*' | wc -l)
+  HOST=127.0.0.1 callgrind_control "--vgdb-prefix=$WORK/vgdb" "--dump=$1" "$SERVER_PID" >/dev/null
+  file="$WORK/callgrind.out.$((before + 1))"   # dumps are numbered from 1
+  for _ in $(seq 1 100); do grep -q '^totals' "$file" 2>/dev/null && break; sleep 0.1; done
+  sed -n 's/^summary: *//p' "$file"
+}
+instructions() { # instructions DB NAME N METHOD PATH [requests.py options…]
+  local db=$1 name=$2 n=$3 method=$4 path=$5 t0 t1 ir
+  shift 5
+  HOST=127.0.0.1 callgrind_control "--vgdb-prefix=$WORK/vgdb" -z "$SERVER_PID" >/dev/null
+  t0=$(date +%s.%N)
+  python3 bench/requests.py "$BASE" "$method" "$path" "$n" "$@" \
+    || { echo "bench: $db: $name under callgrind failed" >&2; return 0; }
+  t1=$(date +%s.%N)
+  ir=$(cg_dump "$name")
+  emit "bench $db instructions_$name per_request=$(awk -v ir="$ir" -v idle="$IDLE_RATE" -v a="$t0" -v b="$t1" -v n="$n" \
+    'BEGIN { printf "%.0f", (ir - idle * (b - a)) / n }') requests=$n total=$ir seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+}
+measure_instructions() { # measure_instructions DB URL: the server (default configuration) under callgrind
+  local db=$1 url=$2
+  echo "bench: $db: instructions per request (callgrind; a few minutes)" >&2
+  # vgdb (which callgrind_control talks through) names its files after $HOST, which the
+  # server's environment sets to its listening address: the controls say the same.
+  WRAP=(valgrind --tool=callgrind "--vgdb-prefix=$WORK/vgdb" "--callgrind-out-file=$WORK/callgrind.out")
+  rm -f "$WORK"/callgrind.out*
+  start_server "$url" 12 "$WORK/$db-callgrind"
+  WRAP=()
+  # Warm: the caches hold every token and session of the run.
+  python3 bench/requests.py "$BASE" GET / 400 --token-file "$WORK/$db-access.txt" >/dev/null
+  python3 bench/requests.py "$BASE" GET /health 200 >/dev/null
+  HOST=127.0.0.1 callgrind_control "--vgdb-prefix=$WORK/vgdb" -z "$SERVER_PID" >/dev/null
+  local t0 t1 ir
+  t0=$(date +%s.%N); sleep 2; t1=$(date +%s.%N)
+  ir=$(cg_dump idle)
+  IDLE_RATE=$(awk -v ir="$ir" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", ir / (b - a) }')
+  emit "bench $db instructions_idle per_second=$IDLE_RATE"
+  instructions "$db" get_health 2000 GET /health
+  instructions "$db" get_home 2000 GET / --token-file "$WORK/$db-access.txt"
+  if [ "${QUICK_INSTRUCTIONS:-0}" = 1 ]; then stop_server; return; fi
+  instructions "$db" post_refresh 50 POST /refresh-access --token-file "$WORK/$db-cg-refresh.txt" --refresh-key refresh_token
+  instructions "$db" post_login 2 POST /login --body-file "$WORK/$db-cg-login.json"
+  instructions "$db" post_create 2 POST /create --body-file "$WORK/$db-cg-create.json"
+  stop_server
+}
+
+# Peak memory with both caches full at their default size (SESSION_CACHE_SIZE, 10000; the
+# verified-token cache has the same capacity): BENCH_FILL users (9900: just under the size, at
+# which a cache starts over empty) each log in once, then GET / with all their tokens, at
+# random, until every one has been seen (about 30 times each). bcrypt at cost 4: the figure is
+# about the caches.
+measure_full_caches() { # measure_full_caches DB URL
+  local db=$1 url=$2 n=${BENCH_FILL:-9900} entries
+  echo "bench: $db: filling the caches ($n users, sessions and tokens)" >&2
+  start_server "$url" 4 "$WORK/$db-fill"
+  if ! python3 bench/fill.py "$BASE" "$n" "$WORK/$db-fill.txt" "fill$$-"; then
+    echo "bench: $db: filling the caches failed" >&2
+    stop_server
+    return 0
+  fi
+  wrk_run "$THREADS" "$db-fill-home" 64 home.lua / "$WORK/$db-fill.txt" >/dev/null
+  entries=$(curl -s "$BASE/metrics" | sed -n 's/^session_cache_entries //p')
+  emit "bench $db peak_rss_full_caches_mib=$(awk -v k="$(peak_rss_kib)" 'BEGIN { printf "%.1f", k / 1024 }') session_cache_entries=$entries tokens=$n target=40"
+  stop_server
 }
 
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status"; }
@@ -167,6 +248,10 @@ bench_backend() {
   emit "bench $db session_cache $(curl -s "$BASE/metrics" | grep '^session_cache_' | tr ' ' '=' | tr '\n' ' ')"
   if [ "${BENCH_QUICK:-0}" = 1 ]; then
     stop_server
+    if [ "${BENCH_INSTRUCTIONS:-1}" = 1 ]; then
+      : >"$WORK/$db-cg-refresh.txt"; : >"$WORK/$db-cg-login.json"; : >"$WORK/$db-cg-create.json"
+      QUICK_INSTRUCTIONS=1 measure_instructions "$db" "$url"
+    fi
     if [ "$db" = postgres ]; then
       psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
       PG_DB=""
@@ -203,7 +288,19 @@ bench_backend() {
   local rss
   rss=$(peak_rss_kib)
   emit "bench $db peak_rss_mib=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }') target=40"
+  # For callgrind: fresh refresh tokens (wrk's were rotated), login and create bodies.
+  : >"$WORK/$db-cg-refresh.txt"
+  for i in 1 2 3 4 5; do
+    post /login "{\"email\":\"login$i@bench.example\",\"password\":\"loginpassword$i\"}" "$WORK/cg-login.out" >/dev/null
+    grep -o '"refresh_token":"[^"]*"' "$WORK/cg-login.out" | cut -d'"' -f4 >>"$WORK/$db-cg-refresh.txt"
+  done
   stop_server
+  for i in 6 7; do echo "{\"email\":\"login$i@bench.example\",\"password\":\"loginpassword$i\"}"; done >"$WORK/$db-cg-login.json"
+  for i in 1 2; do echo "{\"email\":\"callgrind$i-$$@bench.example\",\"password\":\"callgrindpassword$i\"}"; done >"$WORK/$db-cg-create.json"
+  measure_full_caches "$db" "$url"
+  if [ "${BENCH_INSTRUCTIONS:-1}" = 1 ]; then
+    measure_instructions "$db" "$url"
+  fi
   if [ "$db" = postgres ]; then
     psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
     PG_DB=""
@@ -254,6 +351,12 @@ pg_version=$(psql "$PG_ADMIN" -Atqc 'SHOW server_version' 2>/dev/null || echo un
   row "GET /health, c=64" "get_health "
   row "GET / (200 users), c=64" "get_home "
   row "GET / ÷ GET /health (rps)" "ratio_home_vs_health=" "≥ 0.7 on both"
+  row "instructions per request (callgrind): GET /health" "instructions_get_health "
+  row "instructions per request (callgrind): GET /" "instructions_get_home "
+  row "instructions per request (callgrind): POST /refresh-access" "instructions_post_refresh "
+  row "instructions per request (callgrind): POST /login (bcrypt cost 12)" "instructions_post_login "
+  row "instructions per request (callgrind): POST /create (bcrypt cost 12)" "instructions_post_create "
+  row "instructions of the idle server, per second" "instructions_idle "
   row "session cache after the runs" "session_cache "
   row "POST /login, c=16" "post_login "
   row "bcrypt ceiling (cores ÷ one hash)" "bcrypt_ceiling "
@@ -265,6 +368,7 @@ pg_version=$(psql "$PG_ADMIN" -Atqc 'SHOW server_version' 2>/dev/null || echo un
   row "isolation: the /login flood itself" "isolation_login_flood "
   row "isolation: p99 under flood ÷ p99 alone" "isolation_p99_ratio" "≤ 2"
   row "server peak RSS (VmHWM)" "peak_rss_mib" "< 40 MiB"
+  row "server peak RSS, both caches full (VmHWM)" "peak_rss_full_caches_mib" "< 40 MiB"
   echo
   echo "## Raw lines"
   echo

@@ -121,6 +121,7 @@ async fn users_are_found_by_email_or_username_prefix(db: Db) {
         "emails and usernames, case-insensitive"
     );
     assert_eq!(found["total"], 4);
+    assert_eq!(found["total_exact"], true, "4 matches are counted exactly");
     let exact = json_of(get(&app, "/users?q=ann1%40", &root.access).await, 200).await;
     assert_eq!(ids(&exact), by_email[1..2]);
     let none = json_of(get(&app, "/users?q=zzz", &root.access).await, 200).await;
@@ -141,6 +142,7 @@ async fn users_are_found_by_email_or_username_prefix(db: Db) {
     // A blank q (or after) lists everyone from the start.
     let all = json_of(get(&app, "/users?q=%20&after=", &root.access).await, 200).await;
     assert_eq!(all["total"], 6);
+    assert_eq!(all["total_exact"], true);
     assert_eq!(all["items"].as_array().unwrap().len(), 6);
 }
 

@@ -124,13 +124,15 @@ pub fn listing_query(
     Ok(ListingQuery { page, search })
 }
 
-/// `{"items": [...], "total": n, "limit": l, "offset": o, "next": cursor or null}`: the shape
+/// `{"items": [...], "total": n, "total_exact": b, "limit": l, "offset": o, "next": cursor or
+/// null}`: the shape
 /// of the paged listings (documented as `UserPage` and
 /// `AuditPage`).
 #[derive(Debug, Serialize)]
 pub struct PageOut<T> {
     pub items: Vec<T>,
     pub total: u64,
+    pub total_exact: bool,
     pub limit: u32,
     pub offset: u32,
     pub next: Option<String>,
@@ -141,6 +143,7 @@ impl<T> PageOut<T> {
         Self {
             items: listing.items.iter().map(item).collect(),
             total: listing.total,
+            total_exact: listing.total_exact,
             limit: listing.page.limit,
             offset: listing.page.offset,
             next: listing

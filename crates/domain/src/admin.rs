@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
-use crate::listing::SearchPrefix;
 pub use crate::listing::{Listing, Page};
+use crate::listing::{SearchPrefix, SEARCH_TOTAL_LIMIT};
 use crate::ports::{AdministerError, AuditLog, Clock, UserRepository};
 use crate::session::ClientInfo;
 use crate::user::{PrivilegeChange, Role, User, UserId};
@@ -74,9 +74,9 @@ impl AdminService {
     }
 
     /// Users in registration order, a page at a time; with `search`, only those whose email
-    /// or username starts with it. The total of a search is counted for its first page and
-    /// carried on by the cursor (the total of all users is a maintained counter, read on
-    /// every page).
+    /// or username starts with it. The total of a search is counted for its first page, up to
+    /// [`SEARCH_TOTAL_LIMIT`] (a larger count is reported as that, not exact), and carried
+    /// on by the cursor (the total of all users is a maintained counter, read on every page).
     pub async fn list_users(
         &self,
         actor: &User,
@@ -88,13 +88,17 @@ impl AdminService {
             .users
             .list(search.clone(), page.start(), page.limit + 1)
             .await?;
+        let searched = search.is_some();
         let total = match (&search, page.after) {
             (Some(_), Some(cursor)) => cursor.total,
             _ => self.users.count(search).await?,
         };
-        Ok(Listing::from_read(items, total, page, |user| {
-            (user.date_joined, user.id.0)
-        }))
+        let listing = Listing::from_read(items, total, page, |user| (user.date_joined, user.id.0));
+        Ok(if searched {
+            listing.counted_up_to(SEARCH_TOTAL_LIMIT)
+        } else {
+            listing
+        })
     }
 
     pub async fn get_user(&self, actor: &User, id: UserId) -> Result<User, AdminError> {

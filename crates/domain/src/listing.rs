@@ -138,11 +138,20 @@ impl SearchPrefix {
     }
 }
 
+/// A search counts its matches up to this many: beyond, its `total` is this number and says
+/// it is a lower bound. Counting every match of a broad prefix (`q=a` among a million users)
+/// would cost a scan of a tenth of the table on every first page; counting a thousand more
+/// than needed costs about a millisecond.
+pub const SEARCH_TOTAL_LIMIT: u64 = 1_000;
+
 /// One page of a listing, the size of the whole, and where the next page starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub total: u64,
+    /// Whether `total` is the exact size; `false`: there are more (see
+    /// [`SEARCH_TOTAL_LIMIT`]).
+    pub total_exact: bool,
     pub page: Page,
     /// `None` on the last page.
     pub next: Option<Cursor>,
@@ -167,9 +176,21 @@ impl<T> Listing<T> {
         Self {
             items,
             total,
+            total_exact: true,
             page,
             next,
         }
+    }
+
+    /// The listing of a search whose store counted at most `limit + 1` matches: a count
+    /// above `limit` is reported as `limit`, not exact. Cursors keep the count as it was read,
+    /// so every page of the search says the same.
+    pub fn counted_up_to(mut self, limit: u64) -> Self {
+        if self.total > limit {
+            self.total = limit;
+            self.total_exact = false;
+        }
+        self
     }
 }
 
@@ -214,6 +235,21 @@ mod tests {
             let upper = prefix("abc").upper_bound().unwrap();
             assert!(!(text >= "abc" && text < upper.as_str()), "{text}");
         }
+    }
+
+    #[test]
+    fn a_count_beyond_the_limit_is_reported_as_the_limit_not_exact_and_kept_in_the_cursor() {
+        let at = Utc::now();
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        let page = Page::new(Some(2), None).unwrap();
+        let capped =
+            Listing::from_read(ids.clone(), 1001, page, |id| (at, *id)).counted_up_to(1000);
+        assert_eq!((capped.total, capped.total_exact), (1000, false));
+        assert_eq!(capped.next.map(|cursor| cursor.total), Some(1001));
+        let exact = Listing::from_read(ids.clone(), 1000, page, |id| (at, *id)).counted_up_to(1000);
+        assert_eq!((exact.total, exact.total_exact), (1000, true));
+        let plain = Listing::from_read(ids, 5, page, |id| (at, *id));
+        assert!(plain.total_exact);
     }
 
     #[test]

@@ -236,6 +236,55 @@ async fn the_user_count_follows_every_write_path(db: TestDatabase) {
     assert_eq!(store.count(None).await.unwrap(), 1);
 }
 
+async fn a_search_counts_no_further_than_one_beyond_the_limit(db: TestDatabase) {
+    let store = connect(&db);
+    // 1,500 users `many…@` (usernames `m…`), by SQL, and 3 `few…`.
+    let joined = match db.url.backend {
+        Backend::Postgres => "TIMESTAMP '2026-01-01 00:00:00'",
+        Backend::Sqlite => "'2026-01-01 00:00:00'",
+    };
+    sql(
+        &db,
+        &format!(
+            "INSERT INTO users (id, email, username, username_key, role, is_active, \
+             is_verified, is_staff, is_superuser, password_hash, date_joined) WITH RECURSIVE \
+             n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) SELECT 'many-' || \
+             i, 'many' || i || '@example.com', 'm' || i, 'm' || i, 'user', TRUE, FALSE, FALSE, \
+             FALSE, 'h', {joined} FROM n"
+        ),
+    );
+    for i in 0..3 {
+        store
+            .insert(&user(&format!("few{i}@example.com"), None, now()))
+            .await
+            .unwrap();
+    }
+    let count = |raw: &str| {
+        let search = SearchPrefix::parse(raw).unwrap();
+        let store = &store;
+        async move { store.count(search).await.unwrap() }
+    };
+    let limit = auth_domain::listing::SEARCH_TOTAL_LIMIT;
+    assert_eq!(
+        count("many").await,
+        limit + 1,
+        "counted one beyond, not 1500"
+    );
+    // Usernames m1, m10–m19, m100–m199, m1000–m1500: below the limit, exact.
+    assert_eq!(count("m1").await, 1 + 10 + 100 + 501);
+    // A user whose email and username both match is counted once: `many7…` matches the
+    // emails many7, many70–79, many700–799, and now user 7's username too.
+    sql(
+        &db,
+        "UPDATE users SET username = 'many7x', username_key = 'many7x' WHERE id = 'many-7'",
+    );
+    assert_eq!(count("many7").await, 1 + 10 + 100);
+    assert_eq!(count("few").await, 3);
+    assert_eq!(count("nobody").await, 0);
+    // The unfiltered total is the counter, not capped.
+    assert_eq!(store.count(None).await.unwrap(), 1503);
+}
+
 async fn audit_trails_walked_by_cursor_merge_subject_and_actor_newest_first(db: TestDatabase) {
     let store = connect(&db);
     let (ann, root) = (UserId::new(), UserId::new());
@@ -364,6 +413,7 @@ on_both_databases!(
     a_walk_across_inserts_neither_repeats_nor_skips,
     a_prefix_finds_emails_and_usernames_case_insensitively,
     the_user_count_follows_every_write_path,
+    a_search_counts_no_further_than_one_beyond_the_limit,
     audit_trails_walked_by_cursor_merge_subject_and_actor_newest_first,
     prune_deletes_thousands_in_batches_and_spares_the_live,
 );

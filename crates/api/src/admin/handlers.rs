@@ -74,7 +74,7 @@ pub(crate) fn path_id(req: &HttpRequest, what: &str) -> Result<Uuid, ApiError> {
         ("q" = Option<String>, Query, max_length = 254, description = "Only users whose email or username starts with this prefix, compared case-insensitively (blank: all)"),
     ),
     responses(
-        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\", \"next\"}`", body = UserPage),
+        (status = 200, description = "`{\"items\", \"total\", \"total_exact\", \"limit\", \"offset\", \"next\"}`", body = UserPage),
         (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included), after is not a cursor of this listing or comes with an offset, q is too long or holds control characters", body = ErrorBody),
@@ -199,7 +199,7 @@ pub async fn delete_user(
         ("after" = Option<String>, Query, description = "The `next` cursor of the page before: the page starts after its last event, at the same cost at any depth (not with an `offset` above 0)"),
     ),
     responses(
-        (status = 200, description = "`{\"items\", \"total\", \"limit\", \"offset\", \"next\"}`", body = AuditPage),
+        (status = 200, description = "`{\"items\", \"total\", \"total_exact\", \"limit\", \"offset\", \"next\"}`", body = AuditPage),
         (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 404, description = "`not_found`: the id is not a UUID", body = ErrorBody),

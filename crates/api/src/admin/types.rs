@@ -129,8 +129,11 @@ pub struct PrivilegeChangeBody {
 pub struct UserPage {
     pub items: Vec<UserOut>,
     /// How many users there are in all (with `q`: how many match, as counted for the first
-    /// page of the search and carried on by its cursors).
+    /// page of the search and carried on by its cursors; a search counts up to 1000 matches,
+    /// and answers 1000 with `total_exact` false when there are more).
     pub total: u64,
+    /// `false` only when a search matched more than 1000 users: `total` is then a lower bound.
+    pub total_exact: bool,
     /// The page size applied: the `limit` asked for (default 20), capped at 100.
     pub limit: u32,
     pub offset: u32,
@@ -145,6 +148,8 @@ pub struct AuditPage {
     /// How many events the trail has in all, as counted for its first page and carried on
     /// by its cursors.
     pub total: u64,
+    /// Always `true` here: an audit trail is counted exactly.
+    pub total_exact: bool,
     /// The page size applied: the `limit` asked for (default 20), capped at 100.
     pub limit: u32,
     pub offset: u32,

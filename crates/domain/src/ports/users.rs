@@ -86,8 +86,10 @@ pub trait UserRepository: Send + Sync {
         limit: u32,
     ) -> Result<Vec<User>, Fault>;
 
-    /// How many users there are; with `search`, how many `list` would return in all. Without
-    /// `search` it MUST NOT scan the users (a maintained counter): it is read on every page.
+    /// How many users there are; with `search`, how many `list` would return in all, counting
+    /// no further than [`crate::listing::SEARCH_TOTAL_LIMIT`]` + 1` (more is not needed, and a
+    /// broad prefix matches a large part of the table). Without `search` it MUST NOT scan the
+    /// users (a maintained counter): it is read on every page.
     async fn count(&self, search: Option<SearchPrefix>) -> Result<u64, Fault>;
 
     /// Applies the privilege fields present in `change` and returns the updated user;

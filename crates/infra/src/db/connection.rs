@@ -33,10 +33,14 @@ impl DatabaseUrl {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run beside the one writer; busy_timeout makes a writer wait
-                // for the lock instead of failing at once.
+                // for the lock instead of failing at once. Each connection keeps its own page
+                // cache (2 MiB by default: 22 MiB for a full pool and the cache's poller, more
+                // than the rest of the server); 256 KiB each holds the hot index pages, and
+                // the operating system's cache of the file serves the rest.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -256;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(AnyConnection::Sqlite(conn))

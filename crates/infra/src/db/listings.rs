@@ -3,7 +3,7 @@
 //! order (migration `000140_keyset_paging_and_user_count`).
 
 use auth_domain::audit::AuditEvent;
-use auth_domain::listing::{SearchPrefix, Start};
+use auth_domain::listing::{SearchPrefix, Start, SEARCH_TOTAL_LIMIT};
 use auth_domain::{Fault, User, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -39,6 +39,9 @@ fn users_query<'a>(search: Option<&SearchPrefix>) -> UserQuery<'a> {
         None => query,
     }
 }
+
+/// How many matches of a search are counted: one beyond what is reported exactly.
+const SEARCH_COUNT_READ: i64 = SEARCH_TOTAL_LIMIT as i64 + 1;
 
 fn count(total: i64) -> u64 {
     u64::try_from(total).unwrap_or_default()
@@ -82,7 +85,15 @@ impl Database {
                     .first::<i64>(conn)
                     .optional()?
                     .unwrap_or_default(),
-                Some(search) => users_query(Some(search)).count().get_result(conn)?,
+                // No further than one beyond the limit: the ids of the matches, without
+                // an order, stop there (a count(*) would visit every match).
+                Some(search) => users_query(Some(search))
+                    .select(users::id)
+                    .limit(SEARCH_COUNT_READ)
+                    .load::<String>(conn)?
+                    .len()
+                    .try_into()
+                    .unwrap_or(i64::MAX),
             };
             Ok(count(total))
         })
