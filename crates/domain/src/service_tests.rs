@@ -3,7 +3,7 @@
 //! A mock method without an expectation panics when called, so every test only sets up what
 //! its use case may touch; `.never()` spells out the calls that matter most.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
@@ -11,14 +11,15 @@ use uuid::Uuid;
 use crate::error::Fault;
 use crate::issuer::TokenPolicy;
 use crate::ports::{
-    InsertUserError, MockClock, MockPasswordHasher, MockSessionRepository, MockTokenService,
+    InsertUserError, MockPasswordHasher, MockSessionRepository, MockTokenService,
     MockUserRepository, TokenError,
 };
 use crate::service::{
     AuthService, AuthenticateError, LoginError, LoginOutcome, RefreshError, Refusal, RegisterError,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
-use crate::token::{Claims, TokenKind};
+use crate::test_fixtures::{clock_at, recorded, taken, tokens_issuing_nothing, Recorded};
+use crate::token::{Claims, TokenKind, TokenPair};
 use crate::user::{AccountKind, NewUser, Role, User, UserId};
 use crate::values::{Email, Password, PasswordHash, Username};
 
@@ -127,27 +128,14 @@ fn service(
     tokens: MockTokenService,
     hasher: MockPasswordHasher,
 ) -> AuthService {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(now());
     AuthService::new(
         Arc::new(users),
         Arc::new(sessions),
         Arc::new(tokens),
         Arc::new(hasher),
-        Arc::new(clock),
+        clock_at(now()),
         policy(),
     )
-}
-
-/// Shared storage a mock's `returning` closure records its arguments in.
-type Recorded<T> = Arc<Mutex<Vec<T>>>;
-
-fn recorded<T>() -> Recorded<T> {
-    Arc::new(Mutex::new(Vec::new()))
-}
-
-fn taken<T: Clone>(record: &Recorded<T>) -> Vec<T> {
-    record.lock().unwrap().clone()
 }
 
 /// A user repository that finds `found` (once) under [`EMAIL`].
@@ -187,13 +175,6 @@ fn sessions_untouched() -> MockSessionRepository {
     sessions.expect_rotate_refresh().never();
     sessions.expect_revoke().never();
     sessions
-}
-
-/// A token service that must not issue anything.
-fn tokens_issuing_nothing() -> MockTokenService {
-    let mut tokens = MockTokenService::new();
-    tokens.expect_issue().never();
-    tokens
 }
 
 /// A token service that issues exactly two tokens (access then refresh), recording their
@@ -478,6 +459,28 @@ async fn refresh_refused(claims: Claims, found: Option<(Session, User)>) -> Refr
     svc.refresh(TOKEN).await.unwrap_err()
 }
 
+/// A refresh with `claims` that must revoke session `sid` (once, now) and issue nothing.
+async fn refresh_revoking(
+    mut sessions: MockSessionRepository,
+    sid: SessionId,
+    claims: Claims,
+) -> Result<TokenPair, RefreshError> {
+    sessions
+        .expect_revoke()
+        .withf(move |id, at| *id == sid && *at == now())
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(claims));
+    tokens.expect_issue().never();
+    let svc = service(
+        MockUserRepository::new(),
+        sessions,
+        tokens,
+        MockPasswordHasher::new(),
+    );
+    svc.refresh(TOKEN).await
+}
+
 #[tokio::test]
 async fn refresh_reuse_of_a_rotated_token_revokes_the_session() {
     let user = user();
@@ -494,22 +497,7 @@ async fn refresh_reuse_of_a_rotated_token_revokes_the_session() {
         .withf(move |_, presented, _, _| *presented == stale_id)
         .times(1)
         .returning(|_, _, _, _| Ok(false));
-    let sid = session.id;
-    sessions
-        .expect_revoke()
-        .withf(move |id, at| *id == sid && *at == now())
-        .times(1)
-        .returning(|_, _| Ok(()));
-    let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(stale));
-    tokens.expect_issue().never();
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
-
-    let result = svc.refresh(TOKEN).await;
+    let result = refresh_revoking(sessions, session.id, stale).await;
 
     assert!(
         matches!(result, Err(RefreshError::ReuseDetected)),
@@ -527,22 +515,7 @@ async fn refresh_losing_a_concurrent_rotation_revokes_the_session() {
         .expect_rotate_refresh()
         .times(1)
         .returning(|_, _, _, _| Ok(false));
-    let sid = session.id;
-    sessions
-        .expect_revoke()
-        .withf(move |id, at| *id == sid && *at == now())
-        .times(1)
-        .returning(|_, _| Ok(()));
-    let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(claims));
-    tokens.expect_issue().never();
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
-
-    let result = svc.refresh(TOKEN).await;
+    let result = refresh_revoking(sessions, session.id, claims).await;
 
     assert!(
         matches!(result, Err(RefreshError::ReuseDetected)),
@@ -1084,23 +1057,28 @@ async fn register_enforces_the_password_policy_before_any_lookup() {
     }
 }
 
-#[tokio::test]
-async fn register_insert_username_taken_is_reported() {
+/// A registration of a free email whose insert fails with `error()`.
+async fn register_with_insert_failing(
+    error: impl Fn() -> InsertUserError + Send + Sync + 'static,
+) -> Result<User, RegisterError> {
     let mut users = users_finding(None);
     users
         .expect_insert()
         .times(1)
-        .returning(|_| Err(InsertUserError::UsernameTaken));
+        .returning(move |_| Err(error()));
     let svc = service(
         users,
         sessions_untouched(),
         tokens_issuing_nothing(),
         hasher_hashing_once(),
     );
+    svc.register(email(), &password(), profile(), AccountKind::Regular)
+        .await
+}
 
-    let result = svc
-        .register(email(), &password(), profile(), AccountKind::Regular)
-        .await;
+#[tokio::test]
+async fn register_insert_username_taken_is_reported() {
+    let result = register_with_insert_failing(|| InsertUserError::UsernameTaken).await;
 
     assert!(
         matches!(result, Err(RegisterError::UsernameTaken)),
@@ -1110,21 +1088,7 @@ async fn register_insert_username_taken_is_reported() {
 
 #[tokio::test]
 async fn register_insert_email_taken_race_is_reported() {
-    let mut users = users_finding(None);
-    users
-        .expect_insert()
-        .times(1)
-        .returning(|_| Err(InsertUserError::EmailTaken));
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher_hashing_once(),
-    );
-
-    let result = svc
-        .register(email(), &password(), profile(), AccountKind::Regular)
-        .await;
+    let result = register_with_insert_failing(|| InsertUserError::EmailTaken).await;
 
     assert!(
         matches!(result, Err(RegisterError::EmailTaken)),
@@ -1134,21 +1098,7 @@ async fn register_insert_email_taken_race_is_reported() {
 
 #[tokio::test]
 async fn register_insert_fault_propagates() {
-    let mut users = users_finding(None);
-    users
-        .expect_insert()
-        .times(1)
-        .returning(|_| Err(InsertUserError::Fault(unavailable())));
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher_hashing_once(),
-    );
-
-    let result = svc
-        .register(email(), &password(), profile(), AccountKind::Regular)
-        .await;
+    let result = register_with_insert_failing(|| InsertUserError::Fault(unavailable())).await;
 
     assert!(
         matches!(result, Err(RegisterError::Fault(Fault::Unavailable(_)))),
