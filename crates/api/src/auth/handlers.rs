@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpRequest, HttpResponse};
-use auth_domain::service::LoginError;
+use auth_domain::service::{LoginError, LoginOutcome};
 use auth_domain::user::AccountKind;
 use auth_domain::Principal;
 use serde_json::{json, Map, Value};
@@ -17,7 +17,7 @@ use crate::client_addr::client_info;
 use crate::error::{ApiError, BodyErrors, ErrorBody, TooLarge, UnauthenticatedBearer, Unavailable};
 use crate::extract::JsonBody;
 use crate::ops::metrics_of;
-use crate::Api;
+use crate::{Api, AuthApi};
 
 /// Register: creates an active, unverified `user` account. Privilege fields (`role`,
 /// `is_active`, `is_verified`, `is_staff`, `is_superuser`, `id`) are ignored.
@@ -102,15 +102,26 @@ pub async fn login(
             return Err(error.into());
         }
     };
-    if let Some(metrics) = metrics_of(&req) {
+    Ok(logged_in(&api, &req, "login", &outcome))
+}
+
+/// The answer to a login that opened a session, whatever its factors: counted in
+/// `login_successes_total`, logged as `<what>: user … session …`, the token pair.
+pub(crate) fn logged_in(
+    api: &AuthApi,
+    req: &HttpRequest,
+    what: &str,
+    outcome: &LoginOutcome,
+) -> HttpResponse {
+    if let Some(metrics) = metrics_of(req) {
         metrics.record_login_success();
     }
     log::info!(
-        "login: user {} session {}",
+        "{what}: user {} session {}",
         outcome.user_id,
         outcome.session_id
     );
-    Ok(token_pair_response(&api.settings, &outcome.tokens))
+    token_pair_response(&api.settings, &outcome.tokens)
 }
 
 /// Refresh: rotates a refresh token. The token presented is spent; presenting a rotated one

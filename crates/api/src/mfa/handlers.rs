@@ -7,8 +7,8 @@ use super::types::{
     qr_svg, MfaLogin, MfaStatusOut, RecoveryCodesOut, SecondFactor, TotpEnrolmentOut,
 };
 use crate::admin::{path_id, Admin};
+use crate::auth::logged_in;
 use crate::auth::secret_response;
-use crate::auth::token_pair_response;
 use crate::auth::TokenPairOut;
 use crate::client_addr::client_info;
 use crate::error::{
@@ -200,14 +200,13 @@ pub async fn login_mfa(
     })?;
     if let Some(metrics) = metrics_of(&req) {
         metrics.mfa().record_login("succeeded");
-        metrics.record_login_success();
     }
-    log::info!(
-        "login with a second factor: user {} session {}",
-        outcome.user_id,
-        outcome.session_id
-    );
-    Ok(token_pair_response(&api.settings, &outcome.tokens))
+    Ok(logged_in(
+        &api,
+        &req,
+        "login with a second factor",
+        &outcome,
+    ))
 }
 
 /// Removes every second factor of a user (TOTP, recovery codes, passkeys) and ends their

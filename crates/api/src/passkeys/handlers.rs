@@ -13,8 +13,8 @@ use super::types::{
     self, AddPasskey, LoginOptionsOut, NewPasskeyOut, PasskeyList, PasskeyLogin, PasskeyOut,
     RegistrationOptionsOut, RequestOptionsOut,
 };
+use crate::auth::logged_in;
 use crate::auth::secret_response;
-use crate::auth::token_pair_response;
 use crate::auth::TokenPairOut;
 use crate::client_addr::client_info;
 use crate::error::{
@@ -239,14 +239,8 @@ pub async fn login(
         })?;
     if let Some(metrics) = metrics_of(&req) {
         metrics.passkeys().record_login("login", "succeeded");
-        metrics.record_login_success();
     }
-    log::info!(
-        "login with a passkey: user {} session {}",
-        outcome.user_id,
-        outcome.session_id
-    );
-    Ok(token_pair_response(&api.settings, &outcome.tokens))
+    Ok(logged_in(&api, &req, "login with a passkey", &outcome))
 }
 
 /// The request options for the passkeys of a login waiting for its second factor.
