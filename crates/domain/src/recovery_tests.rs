@@ -586,28 +586,48 @@ async fn verification_of_an_inactive_account_is_refused() {
     assert!(matches!(result, Err(VerifyEmailError::InvalidToken)));
 }
 
-#[tokio::test]
-async fn used_expired_unknown_and_wrong_kind_verification_tokens_are_refused() {
+/// No token, and tokens of [`user`] that cannot be redeemed as `kind`: one used, one expired
+/// at `expired_at`, and one of the `other` kind.
+fn unusable_tokens(
+    kind: OneTimeTokenKind,
+    expired_at: DateTime<Utc>,
+    other: OneTimeTokenKind,
+) -> [Option<OneTimeToken>; 4] {
     let user = user();
-    let live = token_for(&user, OneTimeTokenKind::VerifyEmail);
-    let cases = [
+    let live = token_for(&user, kind);
+    [
         None,
         Some(OneTimeToken {
             used_at: Some(now() - TimeDelta::seconds(1)),
             ..live.clone()
         }),
         Some(OneTimeToken {
-            expires_at: now(),
-            ..live.clone()
+            expires_at: expired_at,
+            ..live
         }),
-        Some(token_for(&user, OneTimeTokenKind::PasswordReset)),
-    ];
+        Some(token_for(&user, other)),
+    ]
+}
+
+/// A service whose token lookup answers `found`, and that must look up no account and
+/// redeem, hash or mail nothing.
+fn service_refusing_before_redemption(found: Option<OneTimeToken>) -> RecoveryService {
+    let mut mocks = Mocks::new();
+    mocks.token_found(found);
+    mocks.users.expect_find_by_id().never();
+    mocks.nothing_redeemed();
+    mocks.service()
+}
+
+#[tokio::test]
+async fn used_expired_unknown_and_wrong_kind_verification_tokens_are_refused() {
+    let cases = unusable_tokens(
+        OneTimeTokenKind::VerifyEmail,
+        now(),
+        OneTimeTokenKind::PasswordReset,
+    );
     for case in cases {
-        let mut mocks = Mocks::new();
-        mocks.token_found(case.clone());
-        mocks.users.expect_find_by_id().never();
-        mocks.nothing_redeemed();
-        let svc = mocks.service();
+        let svc = service_refusing_before_redemption(case.clone());
 
         let result = svc.verify_email(SECRET).await;
         assert!(
@@ -693,26 +713,13 @@ async fn reset_after_a_password_change_is_refused() {
 
 #[tokio::test]
 async fn used_expired_unknown_and_wrong_kind_reset_tokens_are_refused() {
-    let user = user();
-    let live = token_for(&user, OneTimeTokenKind::PasswordReset);
-    let cases = [
-        None,
-        Some(OneTimeToken {
-            used_at: Some(now() - TimeDelta::seconds(1)),
-            ..live.clone()
-        }),
-        Some(OneTimeToken {
-            expires_at: now() - TimeDelta::seconds(1),
-            ..live.clone()
-        }),
-        Some(token_for(&user, OneTimeTokenKind::VerifyEmail)),
-    ];
+    let cases = unusable_tokens(
+        OneTimeTokenKind::PasswordReset,
+        now() - TimeDelta::seconds(1),
+        OneTimeTokenKind::VerifyEmail,
+    );
     for case in cases {
-        let mut mocks = Mocks::new();
-        mocks.token_found(case.clone());
-        mocks.users.expect_find_by_id().never();
-        mocks.nothing_redeemed();
-        let svc = mocks.service();
+        let svc = service_refusing_before_redemption(case.clone());
 
         let result = svc.reset_password(SECRET, &new_password()).await;
         assert!(

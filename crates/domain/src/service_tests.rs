@@ -122,6 +122,17 @@ fn claims_for(session: &Session, kind: TokenKind) -> Claims {
     }
 }
 
+/// The service of the session and token use cases (refresh, authenticate, logout): no
+/// account is looked up and no password checked.
+fn token_service(sessions: MockSessionRepository, tokens: MockTokenService) -> AuthService {
+    service(
+        MockUserRepository::new(),
+        sessions,
+        tokens,
+        MockPasswordHasher::new(),
+    )
+}
+
 fn service(
     users: MockUserRepository,
     sessions: MockSessionRepository,
@@ -450,12 +461,7 @@ async fn refresh_refused(claims: Claims, found: Option<(Session, User)>) -> Refr
     sessions.expect_revoke().never();
     let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(claims));
     tokens.expect_issue().never();
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let svc = token_service(sessions, tokens);
     svc.refresh(TOKEN).await.unwrap_err()
 }
 
@@ -472,12 +478,7 @@ async fn refresh_revoking(
         .returning(|_, _| Ok(()));
     let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(claims));
     tokens.expect_issue().never();
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let svc = token_service(sessions, tokens);
     svc.refresh(TOKEN).await
 }
 
@@ -523,6 +524,24 @@ async fn refresh_losing_a_concurrent_rotation_revokes_the_session() {
     );
 }
 
+/// A refresh with `claims` whose rotation `sessions` answers: nothing may be revoked, and a
+/// pair may be issued. The outcome, and the claims issued.
+async fn refresh_rotating(
+    mut sessions: MockSessionRepository,
+    claims: Claims,
+) -> (Result<TokenPair, RefreshError>, Recorded<Claims>) {
+    sessions.expect_revoke().never();
+    let issued: Recorded<Claims> = recorded();
+    let mut tokens = tokens_issuing_pair(&issued);
+    tokens
+        .expect_verify()
+        .withf(|token, kind| token == TOKEN && *kind == TokenKind::Refresh)
+        .times(1)
+        .return_once(move |_, _| Ok(claims));
+    let svc = token_service(sessions, tokens);
+    (svc.refresh(TOKEN).await, issued)
+}
+
 /// `find_with_user` may answer from a cache that has not heard of the rotation that issued
 /// the presented token yet: the store's compare-and-set accepts it, so it is no reuse.
 #[tokio::test]
@@ -540,22 +559,9 @@ async fn refresh_with_a_stale_copy_of_the_session_still_rotates() {
         .withf(move |_, given, _, _| *given == presented)
         .times(1)
         .returning(|_, _, _, _| Ok(true));
-    sessions.expect_revoke().never();
-    let issued: Recorded<Claims> = recorded();
-    let mut tokens = tokens_issuing_pair(&issued);
-    tokens
-        .expect_verify()
-        .withf(|token, kind| token == TOKEN && *kind == TokenKind::Refresh)
-        .times(1)
-        .return_once(move |_, _| Ok(claims));
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let (outcome, _) = refresh_rotating(sessions, claims).await;
 
-    assert!(svc.refresh(TOKEN).await.is_ok());
+    assert!(outcome.is_ok(), "{outcome:?}");
 }
 
 #[tokio::test]
@@ -580,22 +586,9 @@ async fn refresh_success_rotates_the_jti_and_caps_the_refresh_at_session_end() {
                 Ok(true)
             });
     }
-    sessions.expect_revoke().never();
-    let issued: Recorded<Claims> = recorded();
-    let mut tokens = tokens_issuing_pair(&issued);
-    tokens
-        .expect_verify()
-        .withf(|token, kind| token == TOKEN && *kind == TokenKind::Refresh)
-        .times(1)
-        .return_once(move |_, _| Ok(claims));
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let (outcome, issued) = refresh_rotating(sessions, claims).await;
 
-    let pair = svc.refresh(TOKEN).await.unwrap();
+    let pair = outcome.unwrap();
 
     let rotations = taken(&rotations);
     assert_eq!(rotations.len(), 1);
@@ -641,21 +634,9 @@ async fn refresh_caps_the_access_token_too_when_the_session_ends_sooner() {
         .expect_rotate_refresh()
         .times(1)
         .returning(|_, _, _, _| Ok(true));
-    sessions.expect_revoke().never();
-    let issued: Recorded<Claims> = recorded();
-    let mut tokens = tokens_issuing_pair(&issued);
-    tokens
-        .expect_verify()
-        .times(1)
-        .return_once(move |_, _| Ok(claims));
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let (outcome, issued) = refresh_rotating(sessions, claims).await;
 
-    let pair = svc.refresh(TOKEN).await.unwrap();
+    let pair = outcome.unwrap();
 
     for claims in taken(&issued) {
         assert_eq!(claims.expires_at, session.expires_at, "{:?}", claims.kind);
@@ -1000,18 +981,22 @@ async fn register_new(kind: AccountKind) -> (User, Vec<User>) {
     (user, taken(&inserted))
 }
 
-#[tokio::test]
-async fn register_taken_email_is_refused_without_hashing() {
-    let mut users = users_finding(Some(user()));
+/// A service whose registration must neither hash a password nor insert a user.
+fn service_registering_nothing(mut users: MockUserRepository) -> AuthService {
     users.expect_insert().never();
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_hash().never();
-    let svc = service(
+    service(
         users,
         sessions_untouched(),
         tokens_issuing_nothing(),
         hasher,
-    );
+    )
+}
+
+#[tokio::test]
+async fn register_taken_email_is_refused_without_hashing() {
+    let svc = service_registering_nothing(users_finding(Some(user())));
 
     let result = svc
         .register(email(), &password(), profile(), AccountKind::Regular)
@@ -1027,15 +1012,7 @@ async fn register_taken_email_is_refused_without_hashing() {
 async fn register_enforces_the_password_policy_before_any_lookup() {
     let mut users = MockUserRepository::new();
     users.expect_find_by_email().never();
-    users.expect_insert().never();
-    let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().never();
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher,
-    );
+    let svc = service_registering_nothing(users);
 
     for weak in ["password123", "johndoe123"] {
         let profile = NewUser {
@@ -1113,15 +1090,7 @@ async fn register_email_lookup_fault_propagates_without_hashing() {
         .expect_find_by_email()
         .times(1)
         .returning(|_| Err(unavailable()));
-    users.expect_insert().never();
-    let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().never();
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher,
-    );
+    let svc = service_registering_nothing(users);
 
     let result = svc
         .register(email(), &password(), profile(), AccountKind::Regular)

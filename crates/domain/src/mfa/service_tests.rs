@@ -23,7 +23,7 @@ use crate::ports::MockSecretGenerator;
 use crate::ports::{
     MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository,
 };
-use crate::service::{AuthService, LoginError};
+use crate::service::{AuthService, LoginError, LoginOutcome};
 use crate::session::{ClientInfo, Principal, SessionId};
 use crate::test_fixtures::{
     auth_service, clock_at, keeper_counting, outbox_accepting, throttle_admitting,
@@ -141,6 +141,13 @@ impl Mocks {
         self.totp
             .expect_find_totp()
             .returning(move |_| Ok(Some(record.clone())));
+    }
+
+    /// `complete_login` of the pending login's `mfa-token` with `code`.
+    async fn complete_login(self, code: &str) -> Result<LoginOutcome, MfaLoginError> {
+        let (_, mfa) = self.build();
+        mfa.complete_login("mfa-token", code, &ClientInfo::default())
+            .await
     }
 
     fn build(self) -> (AuthService, MfaService) {
@@ -285,10 +292,7 @@ async fn a_wrong_code_counts_on_the_token_and_opens_nothing() {
     mocks.sessions.expect_start().times(0);
     let secret = TotpSecret::new(SECRET.to_vec());
     let wrong = code_at_step(&secret, step_of(now()) + 3);
-    let (_, mfa) = mocks.build();
-    let outcome = mfa
-        .complete_login("mfa-token", &wrong, &ClientInfo::default())
-        .await;
+    let outcome = mocks.complete_login(&wrong).await;
     assert!(matches!(outcome, Err(MfaLoginError::InvalidCode)));
 }
 
@@ -312,10 +316,7 @@ async fn a_replayed_code_is_refused_by_the_stores_compare_and_set() {
         .returning(|_| Ok(1));
     mocks.sessions.expect_start().times(0);
     let code = code_at_step(&TotpSecret::new(SECRET.to_vec()), step);
-    let (_, mfa) = mocks.build();
-    let outcome = mfa
-        .complete_login("mfa-token", &code, &ClientInfo::default())
-        .await;
+    let outcome = mocks.complete_login(&code).await;
     assert!(matches!(outcome, Err(MfaLoginError::InvalidCode)));
 }
 
@@ -354,10 +355,7 @@ async fn the_right_code_opens_a_multi_factor_session() {
         .times(2)
         .returning(|_| Ok("token".into()));
     let code = code_at_step(&TotpSecret::new(SECRET.to_vec()), step_of(now()) - 1);
-    let (_, mfa) = mocks.build();
-    let outcome = mfa
-        .complete_login("mfa-token", &code, &ClientInfo::default())
-        .await;
+    let outcome = mocks.complete_login(&code).await;
     assert!(outcome.is_ok(), "{outcome:?}");
 }
 
