@@ -38,7 +38,10 @@ use auth_infra::RandomSecretGenerator;
 use tokio::sync::Notify;
 
 pub use application::Application;
-pub use commands::{create_superuser, prune, CreateSuperuserError, PruneError};
+pub use commands::{
+    bcrypt_time, create_superuser, migrate, prune, BcryptTimeError, BcryptTiming,
+    CreateSuperuserError, MigrateError, PruneError,
+};
 pub use config::{Config, ConfigError, MailTransport};
 
 /// Why the server could not start; each names what to fix.

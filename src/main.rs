@@ -1,11 +1,12 @@
-//! `auth-server`: serve, migrate, create-superuser.
+//! `auth-server`: the command line — parses it, reads the configuration, and dispatches to the
+//! commands of `auth_server` (serve, migrate, create-superuser, prune, bcrypt-time).
 
 use std::io::BufRead;
 use std::process::ExitCode;
 
 use auth_server::config::server::DEFAULT_LOG_FILTER;
 use auth_server::config::variables;
-use auth_server::{create_superuser, prune, Application, Config};
+use auth_server::{bcrypt_time, create_superuser, migrate, prune, Application, Config};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -91,29 +92,6 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
-/// One password verification at `cost`, through the server's own hasher and blocking pool,
-/// timed over `rounds` sequential runs: `bcrypt cost=12 rounds=8 ms_per_hash=251.3`.
-async fn bcrypt_time(cost: u32, rounds: u32) -> ExitCode {
-    use auth_domain::ports::PasswordHasher;
-    let hasher =
-        match tokio::task::spawn_blocking(move || auth_infra::BcryptHasher::new(cost)).await {
-            Ok(Ok(hasher)) => hasher,
-            Ok(Err(error)) => return fail(format!("BCRYPT_COST: {error}")),
-            Err(error) => return fail(error),
-        };
-    let reference = hasher.dummy_hash();
-    let rounds = rounds.max(1);
-    let started = std::time::Instant::now();
-    for _ in 0..rounds {
-        if let Err(error) = hasher.verify("benchmark-password", &reference).await {
-            return fail(error);
-        }
-    }
-    let ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds);
-    println!("bcrypt cost={cost} rounds={rounds} ms_per_hash={ms:.1}");
-    ExitCode::SUCCESS
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is normal; a broken one is worth a line.
@@ -136,20 +114,20 @@ fn main() -> ExitCode {
     actix_web::rt::System::new().block_on(async move {
         match command {
             Command::Serve => serve(config).await,
-            Command::Migrate => {
-                let url = config.database_url.clone();
-                match tokio::task::spawn_blocking(move || auth_infra::db::run_migrations(&url))
-                    .await
-                {
-                    Ok(Ok(())) => {
-                        println!("migrations applied to {}", config.database_url);
-                        ExitCode::SUCCESS
-                    }
-                    Ok(Err(error)) => fail(format!("DATABASE_URL: {error}")),
-                    Err(error) => fail(error),
+            Command::Migrate => match migrate(&config).await {
+                Ok(()) => {
+                    println!("migrations applied to {}", config.database_url);
+                    ExitCode::SUCCESS
                 }
-            }
-            Command::BcryptTime { rounds } => bcrypt_time(config.bcrypt_cost, rounds).await,
+                Err(error) => fail(error),
+            },
+            Command::BcryptTime { rounds } => match bcrypt_time(config.bcrypt_cost, rounds).await {
+                Ok(timing) => {
+                    println!("{timing}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            },
             Command::CreateSuperuser { email, username } => {
                 let password = match superuser_password() {
                     Ok(password) => password,

@@ -292,3 +292,60 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
+
+// The error responses many routes document alike, for their `#[utoipa::path(responses(…))]`.
+// Documentation only: nothing builds them.
+
+/// 500 and 503: any route that reaches the database.
+#[derive(utoipa::IntoResponses)]
+pub enum Unavailable {
+    #[response(status = 500, description = "`internal_error`")]
+    InternalError(ErrorBody),
+    #[response(status = 503, description = "`service_unavailable`")]
+    ServiceUnavailable(ErrorBody),
+}
+
+/// 400 and 413: a route that reads a JSON body.
+#[derive(utoipa::IntoResponses)]
+pub enum BodyErrors {
+    #[response(status = 400, description = "`malformed_body`")]
+    MalformedBody(ErrorBody),
+    #[response(status = 413, description = "`payload_too_large`")]
+    PayloadTooLarge(ErrorBody),
+}
+
+/// 413 alone: a route that reads a JSON body and says more about its 400.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 413, description = "`payload_too_large`")]
+pub struct TooLarge(pub ErrorBody);
+
+/// 401 of a route behind the bearer token.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401, description = "`not_authenticated` | `invalid_token`")]
+pub struct Unauthenticated(pub ErrorBody);
+
+/// 401 of a route behind the bearer token, with the challenge each answer carries.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 401,
+    description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)"
+)]
+pub struct UnauthenticatedBearer(pub ErrorBody);
+
+/// 429 of a route that checks a secret against the login throttle.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 429, description = "`too_many_attempts`")]
+pub struct Throttled(pub ErrorBody);
+
+/// 403 of a route that re-authenticates.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 403, description = "`reauthentication_required`")]
+pub struct ReauthRequired(pub ErrorBody);
+
+/// 422 of a route whose body is only the re-authentication.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 422,
+    description = "`validation_failed`: the body is not a JSON object"
+)]
+pub struct NotAnObject(pub ErrorBody);

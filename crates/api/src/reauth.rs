@@ -7,12 +7,13 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use auth_domain::mfa::Reauthenticated;
 use auth_domain::session::ClientInfo;
-use auth_domain::Principal;
+use auth_domain::{Fault, Principal};
 use serde_json::{Map, Value};
 
+use crate::client_addr::client_info;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::AuthApi;
@@ -50,16 +51,54 @@ impl FromRequest for ReauthBody {
     }
 }
 
+/// The caller of a route that adds or removes a way to log in, re-authenticated by
+/// [`reauthenticate`] with the body it sent: extracted after the bearer token (the auth
+/// middleware's [`Principal`]), before anything else of the request is looked at.
+pub struct ReauthenticatedCaller {
+    pub(crate) principal: Principal,
+    pub(crate) proof: Reauthenticated,
+    pub(crate) body: ReauthBody,
+    pub(crate) client: ClientInfo,
+}
+
+impl FromRequest for ReauthenticatedCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = req.extensions().get::<Principal>().cloned();
+        let api = req.app_data::<web::Data<AuthApi>>().cloned();
+        let client = client_info(req);
+        let body = ReauthBody::from_request(req, payload);
+        Box::pin(async move {
+            let (Some(principal), Some(api)) = (principal, api) else {
+                log::error!("re-authenticating route without the auth middleware");
+                return Err(ApiError::from_fault(&Fault::internal(
+                    "re-authenticating route without the auth middleware",
+                )));
+            };
+            let body = body.await?;
+            let proof = reauthenticate(&api, &principal, &body, &client).await?;
+            Ok(Self {
+                principal,
+                proof,
+                body,
+                client,
+            })
+        })
+    }
+}
+
 /// The re-authentication of every route that adds or removes a way to log in: the password,
 /// a recent login, or (an account without a password) a passkey assertion in `credential`.
-pub(crate) async fn reauthenticate(
+async fn reauthenticate(
     api: &AuthApi,
     principal: &Principal,
     body: &ReauthBody,
     client: &ClientInfo,
 ) -> Result<Reauthenticated, ApiError> {
     // A `credential` that is not an object proves nothing: it is as if absent.
-    let credential = crate::passkeys::dto::credential(&body.0).ok().flatten();
+    let credential = crate::passkeys::types::credential(&body.0).ok().flatten();
     Ok(api
         .passkeys
         .reauthenticate(principal, body.password(), credential.as_deref(), client)

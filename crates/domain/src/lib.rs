@@ -50,3 +50,5 @@ mod login_defence_tests;
 mod recovery_tests;
 #[cfg(test)]
 mod service_tests;
+#[cfg(test)]
+mod test_fixtures;

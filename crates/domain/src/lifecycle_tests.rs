@@ -3,13 +3,14 @@
 //! mocks of the ports. A mock method without an expectation panics when called, so a test
 //! that sets none on a port proves the use case never touched it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::account::{
-    validate_new_password, AccountService, ChangePasswordError, EndSessionError, ProfileError,
+    validate_new_password, AccountService, ChangePasswordError, EndSessionError, PasswordChanged,
+    ProfileError,
 };
 use crate::admin::{can_administer, AdminError, AdminService, Page};
 use crate::audit::{kind, AuditEvent};
@@ -18,11 +19,15 @@ use crate::issuer::TokenPolicy;
 use crate::listing::{Cursor, SearchPrefix, Start};
 use crate::maintenance::SessionPruner;
 use crate::ports::{
-    AdministerError, MockAuditLog, MockClock, MockPasswordHasher, MockSessionRepository,
-    MockTokenService, MockUserRepository, UpdateProfileError,
+    AdministerError, MockAuditLog, MockPasswordHasher, MockSessionRepository, MockTokenService,
+    MockUserRepository, UpdateProfileError,
 };
 use crate::service::{AuthService, LoginError, RefreshError};
 use crate::session::{ClientInfo, Principal, Session, SessionId};
+use crate::test_fixtures::{
+    audit_keeping, clock_at, kinds, recorded, taken, tokens_issuing, tokens_issuing_nothing,
+    Recorded,
+};
 use crate::token::{Claims, TokenKind};
 use crate::user::PrivilegeChange;
 use crate::user::ProfileChange;
@@ -44,12 +49,6 @@ fn now() -> DateTime<Utc> {
 
 fn policy() -> TokenPolicy {
     TokenPolicy::default()
-}
-
-fn clock() -> Arc<MockClock> {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(now());
-    Arc::new(clock)
 }
 
 fn client() -> ClientInfo {
@@ -102,27 +101,6 @@ fn session_of(user: &User) -> Session {
     }
 }
 
-type Recorded<T> = Arc<Mutex<Vec<T>>>;
-
-fn recorded<T>() -> Recorded<T> {
-    Arc::new(Mutex::new(Vec::new()))
-}
-
-fn taken<T: Clone>(record: &Recorded<T>) -> Vec<T> {
-    record.lock().unwrap().clone()
-}
-
-/// An audit log that keeps what it is given.
-fn audit_keeping(events: &Recorded<AuditEvent>) -> MockAuditLog {
-    let events = Arc::clone(events);
-    let mut audit = MockAuditLog::new();
-    audit.expect_record().returning(move |event| {
-        events.lock().unwrap().push(event.clone());
-        Ok(())
-    });
-    audit
-}
-
 /// An audit log whose writes all fail.
 fn audit_failing() -> MockAuditLog {
     let mut audit = MockAuditLog::new();
@@ -130,10 +108,6 @@ fn audit_failing() -> MockAuditLog {
         .expect_record()
         .returning(|_| Err(Fault::unavailable("audit table is gone")));
     audit
-}
-
-fn kinds(events: &Recorded<AuditEvent>) -> Vec<String> {
-    taken(events).into_iter().map(|e| e.kind).collect()
 }
 
 fn account_service(
@@ -148,14 +122,31 @@ fn account_service(
         Arc::new(sessions),
         Arc::new(tokens),
         Arc::new(hasher),
-        clock(),
+        clock_at(now()),
         Arc::new(audit),
         policy(),
     )
 }
 
 fn admin_service(users: MockUserRepository, audit: MockAuditLog) -> AdminService {
-    AdminService::new(Arc::new(users), Arc::new(audit), clock())
+    AdminService::new(Arc::new(users), Arc::new(audit), clock_at(now()))
+}
+
+/// [`regular`] changes [`CURRENT`] (the right password) to [`NEW`].
+async fn change_password_of_regular(
+    users: MockUserRepository,
+    tokens: MockTokenService,
+    audit: MockAuditLog,
+) -> Result<PasswordChanged, ChangePasswordError> {
+    let svc = account_service(
+        users,
+        MockSessionRepository::new(),
+        tokens,
+        hasher(true),
+        audit,
+    );
+    svc.change_password(&principal_of(&regular()), CURRENT, NEW, &client())
+        .await
 }
 
 /// A hasher that verifies `candidate` against the old hash (answering `matches`) and hashes
@@ -173,22 +164,6 @@ fn hasher(matches: bool) -> MockPasswordHasher {
         .times(0..=1)
         .returning(|_| Ok(PasswordHash::new(NEW_HASH.into())));
     hasher
-}
-
-fn tokens_issuing(issued: &Recorded<Claims>) -> MockTokenService {
-    let issued = Arc::clone(issued);
-    let mut tokens = MockTokenService::new();
-    tokens.expect_issue().returning(move |claims| {
-        issued.lock().unwrap().push(claims.clone());
-        Ok(format!("{}-{}", claims.kind.as_str(), claims.token_id))
-    });
-    tokens
-}
-
-fn tokens_issuing_nothing() -> MockTokenService {
-    let mut tokens = MockTokenService::new();
-    tokens.expect_issue().never();
-    tokens
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,17 +306,8 @@ async fn password_change_of_a_deleted_account_issues_nothing() {
         .expect_change_password()
         .times(1)
         .returning(|_, _, _, _, _| Ok(None));
-    let svc = account_service(
-        users,
-        MockSessionRepository::new(),
-        tokens_issuing_nothing(),
-        hasher(true),
-        MockAuditLog::new(),
-    );
-
-    let result = svc
-        .change_password(&principal_of(&regular()), CURRENT, NEW, &client())
-        .await;
+    let result =
+        change_password_of_regular(users, tokens_issuing_nothing(), MockAuditLog::new()).await;
 
     assert!(
         matches!(result, Err(ChangePasswordError::AccountGone)),
@@ -356,17 +322,8 @@ async fn password_change_store_fault_propagates_without_issuing() {
         .expect_change_password()
         .times(1)
         .returning(|_, _, _, _, _| Err(Fault::unavailable("down")));
-    let svc = account_service(
-        users,
-        MockSessionRepository::new(),
-        tokens_issuing_nothing(),
-        hasher(true),
-        MockAuditLog::new(),
-    );
-
-    let result = svc
-        .change_password(&principal_of(&regular()), CURRENT, NEW, &client())
-        .await;
+    let result =
+        change_password_of_regular(users, tokens_issuing_nothing(), MockAuditLog::new()).await;
 
     assert!(
         matches!(
@@ -385,17 +342,7 @@ async fn a_failing_audit_log_does_not_fail_the_password_change() {
         .times(1)
         .returning(|_, _, _, _, _| Ok(Some(1)));
     let issued = recorded();
-    let svc = account_service(
-        users,
-        MockSessionRepository::new(),
-        tokens_issuing(&issued),
-        hasher(true),
-        audit_failing(),
-    );
-
-    let result = svc
-        .change_password(&principal_of(&regular()), CURRENT, NEW, &client())
-        .await;
+    let result = change_password_of_regular(users, tokens_issuing(&issued), audit_failing()).await;
 
     assert!(result.is_ok(), "{result:?}");
 }
@@ -1015,7 +962,7 @@ async fn prune_deletes_expired_sessions_and_revoked_ones_past_the_retention() {
         .withf(|at, revoked_before| *at == now() && *revoked_before == now() - TimeDelta::days(3))
         .times(1)
         .returning(|_, _| Ok(9));
-    let pruner = SessionPruner::new(Arc::new(sessions), clock(), TimeDelta::days(3));
+    let pruner = SessionPruner::new(Arc::new(sessions), clock_at(now()), TimeDelta::days(3));
 
     assert_eq!(pruner.prune().await.unwrap(), 9);
 }
@@ -1036,7 +983,7 @@ fn auth_service(
         Arc::new(sessions),
         Arc::new(tokens),
         Arc::new(hasher),
-        clock(),
+        clock_at(now()),
         policy(),
     )
     .with_audit(Arc::new(audit))

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::error::Fault;
-use crate::issuer::TokenPolicy;
 use crate::ports::MockLoginThrottle;
 use crate::ports::MockTokenService;
-use crate::ports::{MockClock, MockPasswordHasher, MockSessionRepository, MockUserRepository};
-use crate::service::{AuthService, LoginError};
+use crate::ports::{MockPasswordHasher, MockSessionRepository, MockUserRepository};
+use crate::service::{AuthService, LoginError, LoginOutcome};
 use crate::session::ClientInfo;
+use crate::test_fixtures::{admitted, auth_service, clock_at};
 use crate::throttle::{
     AddressKey, Admission, AdmittedAttempt, AttemptKeys, Settlement, Throttle, ThrottlePolicy,
 };
@@ -47,15 +47,6 @@ fn client(address: Option<&str>) -> ClientInfo {
     ClientInfo {
         user_agent: None,
         address: address.map(str::to_owned),
-    }
-}
-
-fn admitted(keys: &AttemptKeys) -> AdmittedAttempt {
-    AdmittedAttempt {
-        keys: keys.clone(),
-        counters: Vec::new(),
-        window_event: None,
-        known_pair: false,
     }
 }
 
@@ -116,17 +107,26 @@ impl Mocks {
         self
     }
 
+    /// A login of `found` with its right password, down to the session and its tokens.
+    fn right_password_of(self, found: User) -> Self {
+        self.finding_user(found)
+            .verifying(OLD_HASH, true)
+            .accepting_session()
+    }
+
+    /// `login` of [`EMAIL`] with [`PASSWORD`], from no known address.
+    async fn log_in(self) -> Result<LoginOutcome, LoginError> {
+        self.service().login(&email(), PASSWORD, client(None)).await
+    }
+
     fn service(self) -> AuthService {
-        let mut clock = MockClock::new();
-        clock.expect_now().return_const(now());
-        let clock = Arc::new(clock);
-        let service = AuthService::new(
+        let clock = clock_at(now());
+        let service = auth_service(
             Arc::new(self.users),
-            Arc::new(self.sessions),
-            Arc::new(self.tokens),
-            Arc::new(self.hasher),
+            self.sessions,
+            self.tokens,
+            self.hasher,
             clock.clone(),
-            TokenPolicy::default(),
         );
         match self.throttle {
             Some(throttle) => service.with_login_throttle(Throttle::new(
@@ -227,10 +227,7 @@ async fn an_inactive_account_with_the_right_password_stays_counted() {
 
 #[tokio::test]
 async fn a_success_hands_the_admitted_attempt_back() {
-    let mut mocks = Mocks::new()
-        .finding_user(user())
-        .verifying(OLD_HASH, true)
-        .accepting_session();
+    let mut mocks = Mocks::new().right_password_of(user());
     mocks.hasher.expect_needs_rehash().return_const(false);
     mocks.hasher.expect_hash().never();
     let settled: Arc<Mutex<Vec<AdmittedAttempt>>> = Arc::default();
@@ -305,10 +302,7 @@ async fn a_throttle_fault_is_a_fault_and_checks_nothing() {
 #[tokio::test]
 async fn an_outdated_hash_is_replaced_after_a_successful_login() {
     let user = user();
-    let mut mocks = Mocks::new()
-        .finding_user(user.clone())
-        .verifying(OLD_HASH, true)
-        .accepting_session();
+    let mut mocks = Mocks::new().right_password_of(user.clone());
     mocks
         .hasher
         .expect_needs_rehash()
@@ -331,19 +325,13 @@ async fn an_outdated_hash_is_replaced_after_a_successful_login() {
         .times(1)
         .returning(|_, _, _| Ok(true));
 
-    let outcome = mocks
-        .service()
-        .login(&email(), PASSWORD, client(None))
-        .await;
+    let outcome = mocks.log_in().await;
     assert!(outcome.is_ok());
 }
 
 #[tokio::test]
 async fn failing_to_store_the_upgraded_hash_does_not_fail_the_login() {
-    let mut mocks = Mocks::new()
-        .finding_user(user())
-        .verifying(OLD_HASH, true)
-        .accepting_session();
+    let mut mocks = Mocks::new().right_password_of(user());
     mocks.hasher.expect_needs_rehash().return_const(true);
     mocks
         .hasher
@@ -356,19 +344,13 @@ async fn failing_to_store_the_upgraded_hash_does_not_fail_the_login() {
         .times(1)
         .returning(|_, _, _| Err(Fault::unavailable("database is down")));
 
-    let outcome = mocks
-        .service()
-        .login(&email(), PASSWORD, client(None))
-        .await;
+    let outcome = mocks.log_in().await;
     assert!(outcome.is_ok(), "{outcome:?}");
 }
 
 #[tokio::test]
 async fn failing_to_hash_does_not_fail_the_login_either() {
-    let mut mocks = Mocks::new()
-        .finding_user(user())
-        .verifying(OLD_HASH, true)
-        .accepting_session();
+    let mut mocks = Mocks::new().right_password_of(user());
     mocks.hasher.expect_needs_rehash().return_const(true);
     mocks
         .hasher
@@ -377,27 +359,17 @@ async fn failing_to_hash_does_not_fail_the_login_either() {
         .returning(|_| Err(Fault::internal("bcrypt failed")));
     mocks.users.expect_upgrade_password_hash().never();
 
-    let outcome = mocks
-        .service()
-        .login(&email(), PASSWORD, client(None))
-        .await;
+    let outcome = mocks.log_in().await;
     assert!(outcome.is_ok(), "{outcome:?}");
 }
 
 #[tokio::test]
 async fn a_current_hash_is_left_alone_and_refused_logins_never_rehash() {
-    let mut mocks = Mocks::new()
-        .finding_user(user())
-        .verifying(OLD_HASH, true)
-        .accepting_session();
+    let mut mocks = Mocks::new().right_password_of(user());
     mocks.hasher.expect_needs_rehash().return_const(false);
     mocks.hasher.expect_hash().never();
     mocks.users.expect_upgrade_password_hash().never();
-    assert!(mocks
-        .service()
-        .login(&email(), PASSWORD, client(None))
-        .await
-        .is_ok());
+    assert!(mocks.log_in().await.is_ok());
 
     let mut refused = Mocks::new().finding_user(user()).verifying(OLD_HASH, false);
     refused.hasher.expect_needs_rehash().never();

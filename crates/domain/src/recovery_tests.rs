@@ -3,7 +3,7 @@
 //! Every mock starts strict: a method without an expectation panics when called, so each test
 //! sets up only what its use case may touch.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
@@ -13,13 +13,14 @@ use crate::mail::{MailError, MailIntent, MailMessage, QueuedMail};
 use crate::one_time::{
     password_fingerprint, OneTimeSecret, OneTimeToken, OneTimeTokenKind, TokenDigest,
 };
-use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
 use crate::ports::{MockMailOutbox, MockMailer};
 use crate::ports::{MockOneTimeTokenRepository, MockSecretGenerator};
+use crate::ports::{MockPasswordHasher, MockUserRepository};
 use crate::recovery::{
     DeliveryOutcome, RecoveryPolicy, RecoveryPorts, RecoveryService, ResetPasswordError,
     VerificationRequest, VerifyEmailError,
 };
+use crate::test_fixtures::{clock_at, recorded};
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, Password, PasswordHash};
 
@@ -96,8 +97,6 @@ impl Mocks {
     }
 
     fn service(self) -> RecoveryService {
-        let mut clock = MockClock::new();
-        clock.expect_now().return_const(now());
         RecoveryService::new(
             RecoveryPorts {
                 users: Arc::new(self.users),
@@ -106,7 +105,7 @@ impl Mocks {
                 mailer: Arc::new(self.mailer),
                 secrets: Arc::new(self.secrets),
                 hasher: Arc::new(self.hasher),
-                clock: Arc::new(clock),
+                clock: clock_at(now()),
             },
             policy(),
         )
@@ -156,18 +155,36 @@ impl Mocks {
         id
     }
 
+    /// The reset mail to a known account is prepared (a token stored) and its send fails with
+    /// `error`: the undelivered token is deleted.
+    fn reset_mail_failing(&mut self, error: MailError) {
+        let found = user();
+        self.users
+            .expect_find_by_email()
+            .times(1)
+            .return_once(move |_| Ok(Some(found)));
+        self.generates_secret();
+        self.tokens
+            .expect_insert_token()
+            .times(1)
+            .returning(|_| Ok(()));
+        self.mailer
+            .expect_send()
+            .times(1)
+            .return_once(move |_| Err(error));
+        self.tokens
+            .expect_delete_token()
+            .withf(|d| *d == digest())
+            .times(1)
+            .returning(|_| Ok(()));
+    }
+
     fn generates_secret(&mut self) {
         self.secrets
             .expect_generate()
             .times(1)
             .returning(|| OneTimeSecret::new(SECRET.into()));
     }
-}
-
-type Recorded<T> = Arc<Mutex<Vec<T>>>;
-
-fn recorded<T>() -> Recorded<T> {
-    Arc::new(Mutex::new(Vec::new()))
 }
 
 fn reset_intent() -> MailIntent {
@@ -371,29 +388,7 @@ async fn reset_for_a_known_email_stores_only_the_digest_and_mails_the_link() {
 async fn a_failed_send_deletes_the_undelivered_token_and_retries_with_backoff() {
     let mut mocks = Mocks::new();
     let id = mocks.claims(reset_intent(), 2);
-    let found = user();
-    mocks
-        .users
-        .expect_find_by_email()
-        .times(1)
-        .return_once(move |_| Ok(Some(found)));
-    mocks.generates_secret();
-    mocks
-        .tokens
-        .expect_insert_token()
-        .times(1)
-        .returning(|_| Ok(()));
-    mocks
-        .mailer
-        .expect_send()
-        .times(1)
-        .returning(|_| Err(MailError::transient("connection refused")));
-    mocks
-        .tokens
-        .expect_delete_token()
-        .withf(|d| *d == digest())
-        .times(1)
-        .returning(|_| Ok(()));
+    mocks.reset_mail_failing(MailError::transient("connection refused"));
     let expected_at = now() + TimeDelta::seconds(60); // second attempt: 30 s doubled once
     mocks
         .outbox
@@ -425,28 +420,7 @@ async fn the_last_attempt_or_a_permanent_failure_gives_up() {
     ] {
         let mut mocks = Mocks::new();
         mocks.claims(reset_intent(), attempt);
-        let found = user();
-        mocks
-            .users
-            .expect_find_by_email()
-            .times(1)
-            .return_once(move |_| Ok(Some(found)));
-        mocks.generates_secret();
-        mocks
-            .tokens
-            .expect_insert_token()
-            .times(1)
-            .returning(|_| Ok(()));
-        mocks
-            .mailer
-            .expect_send()
-            .times(1)
-            .return_once(move |_| Err(error));
-        mocks
-            .tokens
-            .expect_delete_token()
-            .times(1)
-            .returning(|_| Ok(()));
+        mocks.reset_mail_failing(error);
         mocks.outbox.expect_retry_at().never();
         mocks
             .outbox
@@ -612,28 +586,48 @@ async fn verification_of_an_inactive_account_is_refused() {
     assert!(matches!(result, Err(VerifyEmailError::InvalidToken)));
 }
 
-#[tokio::test]
-async fn used_expired_unknown_and_wrong_kind_verification_tokens_are_refused() {
+/// No token, and tokens of [`user`] that cannot be redeemed as `kind`: one used, one expired
+/// at `expired_at`, and one of the `other` kind.
+fn unusable_tokens(
+    kind: OneTimeTokenKind,
+    expired_at: DateTime<Utc>,
+    other: OneTimeTokenKind,
+) -> [Option<OneTimeToken>; 4] {
     let user = user();
-    let live = token_for(&user, OneTimeTokenKind::VerifyEmail);
-    let cases = [
+    let live = token_for(&user, kind);
+    [
         None,
         Some(OneTimeToken {
             used_at: Some(now() - TimeDelta::seconds(1)),
             ..live.clone()
         }),
         Some(OneTimeToken {
-            expires_at: now(),
-            ..live.clone()
+            expires_at: expired_at,
+            ..live
         }),
-        Some(token_for(&user, OneTimeTokenKind::PasswordReset)),
-    ];
+        Some(token_for(&user, other)),
+    ]
+}
+
+/// A service whose token lookup answers `found`, and that must look up no account and
+/// redeem, hash or mail nothing.
+fn service_refusing_before_redemption(found: Option<OneTimeToken>) -> RecoveryService {
+    let mut mocks = Mocks::new();
+    mocks.token_found(found);
+    mocks.users.expect_find_by_id().never();
+    mocks.nothing_redeemed();
+    mocks.service()
+}
+
+#[tokio::test]
+async fn used_expired_unknown_and_wrong_kind_verification_tokens_are_refused() {
+    let cases = unusable_tokens(
+        OneTimeTokenKind::VerifyEmail,
+        now(),
+        OneTimeTokenKind::PasswordReset,
+    );
     for case in cases {
-        let mut mocks = Mocks::new();
-        mocks.token_found(case.clone());
-        mocks.users.expect_find_by_id().never();
-        mocks.nothing_redeemed();
-        let svc = mocks.service();
+        let svc = service_refusing_before_redemption(case.clone());
 
         let result = svc.verify_email(SECRET).await;
         assert!(
@@ -719,26 +713,13 @@ async fn reset_after_a_password_change_is_refused() {
 
 #[tokio::test]
 async fn used_expired_unknown_and_wrong_kind_reset_tokens_are_refused() {
-    let user = user();
-    let live = token_for(&user, OneTimeTokenKind::PasswordReset);
-    let cases = [
-        None,
-        Some(OneTimeToken {
-            used_at: Some(now() - TimeDelta::seconds(1)),
-            ..live.clone()
-        }),
-        Some(OneTimeToken {
-            expires_at: now() - TimeDelta::seconds(1),
-            ..live.clone()
-        }),
-        Some(token_for(&user, OneTimeTokenKind::VerifyEmail)),
-    ];
+    let cases = unusable_tokens(
+        OneTimeTokenKind::PasswordReset,
+        now() - TimeDelta::seconds(1),
+        OneTimeTokenKind::VerifyEmail,
+    );
     for case in cases {
-        let mut mocks = Mocks::new();
-        mocks.token_found(case.clone());
-        mocks.users.expect_find_by_id().never();
-        mocks.nothing_redeemed();
-        let svc = mocks.service();
+        let svc = service_refusing_before_redemption(case.clone());
 
         let result = svc.reset_password(SECRET, &new_password()).await;
         assert!(

@@ -3,7 +3,7 @@
 //! A mock method without an expectation panics when called, so every test only sets up what
 //! its use case may touch; `.never()` spells out the calls that matter most.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
@@ -11,14 +11,15 @@ use uuid::Uuid;
 use crate::error::Fault;
 use crate::issuer::TokenPolicy;
 use crate::ports::{
-    InsertUserError, MockClock, MockPasswordHasher, MockSessionRepository, MockTokenService,
+    InsertUserError, MockPasswordHasher, MockSessionRepository, MockTokenService,
     MockUserRepository, TokenError,
 };
 use crate::service::{
     AuthService, AuthenticateError, LoginError, LoginOutcome, RefreshError, Refusal, RegisterError,
 };
 use crate::session::{ClientInfo, Principal, Session, SessionId};
-use crate::token::{Claims, TokenKind};
+use crate::test_fixtures::{clock_at, recorded, taken, tokens_issuing_nothing, Recorded};
+use crate::token::{Claims, TokenKind, TokenPair};
 use crate::user::{AccountKind, NewUser, Role, User, UserId};
 use crate::values::{Email, Password, PasswordHash, Username};
 
@@ -121,33 +122,31 @@ fn claims_for(session: &Session, kind: TokenKind) -> Claims {
     }
 }
 
+/// The service of the session and token use cases (refresh, authenticate, logout): no
+/// account is looked up and no password checked.
+fn token_service(sessions: MockSessionRepository, tokens: MockTokenService) -> AuthService {
+    service(
+        MockUserRepository::new(),
+        sessions,
+        tokens,
+        MockPasswordHasher::new(),
+    )
+}
+
 fn service(
     users: MockUserRepository,
     sessions: MockSessionRepository,
     tokens: MockTokenService,
     hasher: MockPasswordHasher,
 ) -> AuthService {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(now());
     AuthService::new(
         Arc::new(users),
         Arc::new(sessions),
         Arc::new(tokens),
         Arc::new(hasher),
-        Arc::new(clock),
+        clock_at(now()),
         policy(),
     )
-}
-
-/// Shared storage a mock's `returning` closure records its arguments in.
-type Recorded<T> = Arc<Mutex<Vec<T>>>;
-
-fn recorded<T>() -> Recorded<T> {
-    Arc::new(Mutex::new(Vec::new()))
-}
-
-fn taken<T: Clone>(record: &Recorded<T>) -> Vec<T> {
-    record.lock().unwrap().clone()
 }
 
 /// A user repository that finds `found` (once) under [`EMAIL`].
@@ -187,13 +186,6 @@ fn sessions_untouched() -> MockSessionRepository {
     sessions.expect_rotate_refresh().never();
     sessions.expect_revoke().never();
     sessions
-}
-
-/// A token service that must not issue anything.
-fn tokens_issuing_nothing() -> MockTokenService {
-    let mut tokens = MockTokenService::new();
-    tokens.expect_issue().never();
-    tokens
 }
 
 /// A token service that issues exactly two tokens (access then refresh), recording their
@@ -469,13 +461,25 @@ async fn refresh_refused(claims: Claims, found: Option<(Session, User)>) -> Refr
     sessions.expect_revoke().never();
     let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(claims));
     tokens.expect_issue().never();
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let svc = token_service(sessions, tokens);
     svc.refresh(TOKEN).await.unwrap_err()
+}
+
+/// A refresh with `claims` that must revoke session `sid` (once, now) and issue nothing.
+async fn refresh_revoking(
+    mut sessions: MockSessionRepository,
+    sid: SessionId,
+    claims: Claims,
+) -> Result<TokenPair, RefreshError> {
+    sessions
+        .expect_revoke()
+        .withf(move |id, at| *id == sid && *at == now())
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(claims));
+    tokens.expect_issue().never();
+    let svc = token_service(sessions, tokens);
+    svc.refresh(TOKEN).await
 }
 
 #[tokio::test]
@@ -494,22 +498,7 @@ async fn refresh_reuse_of_a_rotated_token_revokes_the_session() {
         .withf(move |_, presented, _, _| *presented == stale_id)
         .times(1)
         .returning(|_, _, _, _| Ok(false));
-    let sid = session.id;
-    sessions
-        .expect_revoke()
-        .withf(move |id, at| *id == sid && *at == now())
-        .times(1)
-        .returning(|_, _| Ok(()));
-    let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(stale));
-    tokens.expect_issue().never();
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
-
-    let result = svc.refresh(TOKEN).await;
+    let result = refresh_revoking(sessions, session.id, stale).await;
 
     assert!(
         matches!(result, Err(RefreshError::ReuseDetected)),
@@ -527,27 +516,30 @@ async fn refresh_losing_a_concurrent_rotation_revokes_the_session() {
         .expect_rotate_refresh()
         .times(1)
         .returning(|_, _, _, _| Ok(false));
-    let sid = session.id;
-    sessions
-        .expect_revoke()
-        .withf(move |id, at| *id == sid && *at == now())
-        .times(1)
-        .returning(|_, _| Ok(()));
-    let mut tokens = tokens_verifying(TokenKind::Refresh, Ok(claims));
-    tokens.expect_issue().never();
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
-
-    let result = svc.refresh(TOKEN).await;
+    let result = refresh_revoking(sessions, session.id, claims).await;
 
     assert!(
         matches!(result, Err(RefreshError::ReuseDetected)),
         "{result:?}"
     );
+}
+
+/// A refresh with `claims` whose rotation `sessions` answers: nothing may be revoked, and a
+/// pair may be issued. The outcome, and the claims issued.
+async fn refresh_rotating(
+    mut sessions: MockSessionRepository,
+    claims: Claims,
+) -> (Result<TokenPair, RefreshError>, Recorded<Claims>) {
+    sessions.expect_revoke().never();
+    let issued: Recorded<Claims> = recorded();
+    let mut tokens = tokens_issuing_pair(&issued);
+    tokens
+        .expect_verify()
+        .withf(|token, kind| token == TOKEN && *kind == TokenKind::Refresh)
+        .times(1)
+        .return_once(move |_, _| Ok(claims));
+    let svc = token_service(sessions, tokens);
+    (svc.refresh(TOKEN).await, issued)
 }
 
 /// `find_with_user` may answer from a cache that has not heard of the rotation that issued
@@ -567,22 +559,9 @@ async fn refresh_with_a_stale_copy_of_the_session_still_rotates() {
         .withf(move |_, given, _, _| *given == presented)
         .times(1)
         .returning(|_, _, _, _| Ok(true));
-    sessions.expect_revoke().never();
-    let issued: Recorded<Claims> = recorded();
-    let mut tokens = tokens_issuing_pair(&issued);
-    tokens
-        .expect_verify()
-        .withf(|token, kind| token == TOKEN && *kind == TokenKind::Refresh)
-        .times(1)
-        .return_once(move |_, _| Ok(claims));
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let (outcome, _) = refresh_rotating(sessions, claims).await;
 
-    assert!(svc.refresh(TOKEN).await.is_ok());
+    assert!(outcome.is_ok(), "{outcome:?}");
 }
 
 #[tokio::test]
@@ -607,22 +586,9 @@ async fn refresh_success_rotates_the_jti_and_caps_the_refresh_at_session_end() {
                 Ok(true)
             });
     }
-    sessions.expect_revoke().never();
-    let issued: Recorded<Claims> = recorded();
-    let mut tokens = tokens_issuing_pair(&issued);
-    tokens
-        .expect_verify()
-        .withf(|token, kind| token == TOKEN && *kind == TokenKind::Refresh)
-        .times(1)
-        .return_once(move |_, _| Ok(claims));
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let (outcome, issued) = refresh_rotating(sessions, claims).await;
 
-    let pair = svc.refresh(TOKEN).await.unwrap();
+    let pair = outcome.unwrap();
 
     let rotations = taken(&rotations);
     assert_eq!(rotations.len(), 1);
@@ -668,21 +634,9 @@ async fn refresh_caps_the_access_token_too_when_the_session_ends_sooner() {
         .expect_rotate_refresh()
         .times(1)
         .returning(|_, _, _, _| Ok(true));
-    sessions.expect_revoke().never();
-    let issued: Recorded<Claims> = recorded();
-    let mut tokens = tokens_issuing_pair(&issued);
-    tokens
-        .expect_verify()
-        .times(1)
-        .return_once(move |_, _| Ok(claims));
-    let svc = service(
-        MockUserRepository::new(),
-        sessions,
-        tokens,
-        MockPasswordHasher::new(),
-    );
+    let (outcome, issued) = refresh_rotating(sessions, claims).await;
 
-    let pair = svc.refresh(TOKEN).await.unwrap();
+    let pair = outcome.unwrap();
 
     for claims in taken(&issued) {
         assert_eq!(claims.expires_at, session.expires_at, "{:?}", claims.kind);
@@ -1027,18 +981,22 @@ async fn register_new(kind: AccountKind) -> (User, Vec<User>) {
     (user, taken(&inserted))
 }
 
-#[tokio::test]
-async fn register_taken_email_is_refused_without_hashing() {
-    let mut users = users_finding(Some(user()));
+/// A service whose registration must neither hash a password nor insert a user.
+fn service_registering_nothing(mut users: MockUserRepository) -> AuthService {
     users.expect_insert().never();
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_hash().never();
-    let svc = service(
+    service(
         users,
         sessions_untouched(),
         tokens_issuing_nothing(),
         hasher,
-    );
+    )
+}
+
+#[tokio::test]
+async fn register_taken_email_is_refused_without_hashing() {
+    let svc = service_registering_nothing(users_finding(Some(user())));
 
     let result = svc
         .register(email(), &password(), profile(), AccountKind::Regular)
@@ -1054,15 +1012,7 @@ async fn register_taken_email_is_refused_without_hashing() {
 async fn register_enforces_the_password_policy_before_any_lookup() {
     let mut users = MockUserRepository::new();
     users.expect_find_by_email().never();
-    users.expect_insert().never();
-    let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().never();
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher,
-    );
+    let svc = service_registering_nothing(users);
 
     for weak in ["password123", "johndoe123"] {
         let profile = NewUser {
@@ -1084,23 +1034,28 @@ async fn register_enforces_the_password_policy_before_any_lookup() {
     }
 }
 
-#[tokio::test]
-async fn register_insert_username_taken_is_reported() {
+/// A registration of a free email whose insert fails with `error()`.
+async fn register_with_insert_failing(
+    error: impl Fn() -> InsertUserError + Send + Sync + 'static,
+) -> Result<User, RegisterError> {
     let mut users = users_finding(None);
     users
         .expect_insert()
         .times(1)
-        .returning(|_| Err(InsertUserError::UsernameTaken));
+        .returning(move |_| Err(error()));
     let svc = service(
         users,
         sessions_untouched(),
         tokens_issuing_nothing(),
         hasher_hashing_once(),
     );
+    svc.register(email(), &password(), profile(), AccountKind::Regular)
+        .await
+}
 
-    let result = svc
-        .register(email(), &password(), profile(), AccountKind::Regular)
-        .await;
+#[tokio::test]
+async fn register_insert_username_taken_is_reported() {
+    let result = register_with_insert_failing(|| InsertUserError::UsernameTaken).await;
 
     assert!(
         matches!(result, Err(RegisterError::UsernameTaken)),
@@ -1110,21 +1065,7 @@ async fn register_insert_username_taken_is_reported() {
 
 #[tokio::test]
 async fn register_insert_email_taken_race_is_reported() {
-    let mut users = users_finding(None);
-    users
-        .expect_insert()
-        .times(1)
-        .returning(|_| Err(InsertUserError::EmailTaken));
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher_hashing_once(),
-    );
-
-    let result = svc
-        .register(email(), &password(), profile(), AccountKind::Regular)
-        .await;
+    let result = register_with_insert_failing(|| InsertUserError::EmailTaken).await;
 
     assert!(
         matches!(result, Err(RegisterError::EmailTaken)),
@@ -1134,21 +1075,7 @@ async fn register_insert_email_taken_race_is_reported() {
 
 #[tokio::test]
 async fn register_insert_fault_propagates() {
-    let mut users = users_finding(None);
-    users
-        .expect_insert()
-        .times(1)
-        .returning(|_| Err(InsertUserError::Fault(unavailable())));
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher_hashing_once(),
-    );
-
-    let result = svc
-        .register(email(), &password(), profile(), AccountKind::Regular)
-        .await;
+    let result = register_with_insert_failing(|| InsertUserError::Fault(unavailable())).await;
 
     assert!(
         matches!(result, Err(RegisterError::Fault(Fault::Unavailable(_)))),
@@ -1163,15 +1090,7 @@ async fn register_email_lookup_fault_propagates_without_hashing() {
         .expect_find_by_email()
         .times(1)
         .returning(|_| Err(unavailable()));
-    users.expect_insert().never();
-    let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().never();
-    let svc = service(
-        users,
-        sessions_untouched(),
-        tokens_issuing_nothing(),
-        hasher,
-    );
+    let svc = service_registering_nothing(users);
 
     let result = svc
         .register(email(), &password(), profile(), AccountKind::Regular)

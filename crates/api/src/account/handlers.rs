@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::types::{profile_change, ChangePasswordBody, ProfileChangeBody, UserOut};
 use crate::auth::types::{token_body, token_response, TokenPairOut};
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, TooLarge, UnauthenticatedBearer, Unavailable};
 use crate::extract::JsonBody;
 use crate::Api;
 
@@ -17,9 +17,7 @@ use crate::Api;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = UserOut),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, Unavailable,
     )
 )]
 pub async fn me(principal: web::ReqData<Principal>) -> HttpResponse {
@@ -37,10 +35,8 @@ pub async fn me(principal: web::ReqData<Principal>) -> HttpResponse {
         (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
         (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`; also when the account was deleted meanwhile)", body = ErrorBody),
         (status = 409, description = "`username_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`, naming every invalid field (also when the body is not a JSON object)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, Unavailable,
     )
 )]
 pub async fn update_me(
@@ -68,10 +64,8 @@ pub async fn update_me(
         (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
         (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`; also when the account was deleted meanwhile)", body = ErrorBody),
         (status = 403, description = "`invalid_credentials`: the current password is wrong (the access token stays valid)", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: a field is missing or empty, or the new password is too short, too long or too weak", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, Unavailable,
     )
 )]
 pub async fn change_password(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::types::{privilege_change, AuditPage, PrivilegeChangeBody, UserPage};
 use crate::account::UserOut;
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, TooLarge, UnauthenticatedBearer, Unavailable};
 use crate::extract::JsonBody;
 use crate::listing::{listing_query, Listed, PageOut};
 use crate::Api;
@@ -53,6 +53,14 @@ impl FromRequest for Admin {
     }
 }
 
+/// 403 of an administration route (documentation only, for `responses(…)`).
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 403,
+    description = "`forbidden`: the caller is not an administrator"
+)]
+pub struct NotAdmin(pub ErrorBody);
+
 /// The `{id}` of the path as a UUID. A missing or malformed id names nothing: 404, like an
 /// unknown one.
 pub(crate) fn path_id(req: &HttpRequest, what: &str) -> Result<Uuid, ApiError> {
@@ -75,11 +83,8 @@ pub(crate) fn path_id(req: &HttpRequest, what: &str) -> Result<Uuid, ApiError> {
     ),
     responses(
         (status = 200, description = "`{\"items\", \"total\", \"total_exact\", \"limit\", \"offset\", \"next\"}`", body = UserPage),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included), after is not a cursor of this listing or comes with an offset, q is too long or holds control characters", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, NotAdmin, Unavailable,
     )
 )]
 pub async fn list_users(
@@ -102,11 +107,8 @@ pub async fn list_users(
     params(("id" = String, Path, format = "uuid", description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = UserOut),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 404, description = "`not_found`: no user has this id (or it is not a UUID)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, NotAdmin, Unavailable,
     )
 )]
 pub async fn get_user(
@@ -129,14 +131,10 @@ pub async fn get_user(
     responses(
         (status = 200, description = "The user, updated", body = UserOut),
         (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 404, description = "`not_found`: no user has this id (or it is not a UUID)", body = ErrorBody),
         (status = 409, description = "`last_admin`: the change would leave no active administrator", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`, naming every invalid field (also when the body is not a JSON object)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, UnauthenticatedBearer, NotAdmin, Unavailable,
     )
 )]
 pub async fn update_user(
@@ -166,12 +164,9 @@ pub async fn update_user(
     params(("id" = String, Path, format = "uuid", description = "The user's id")),
     responses(
         (status = 204, description = "The user is deleted"),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 404, description = "`not_found`: no user has this id (or it is not a UUID)", body = ErrorBody),
         (status = 409, description = "`last_admin`: the user is the last active administrator", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, NotAdmin, Unavailable,
     )
 )]
 pub async fn delete_user(
@@ -200,12 +195,9 @@ pub async fn delete_user(
     ),
     responses(
         (status = 200, description = "`{\"items\", \"total\", \"total_exact\", \"limit\", \"offset\", \"next\"}`", body = AuditPage),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 403, description = "`forbidden`: the caller is not an administrator", body = ErrorBody),
         (status = 404, description = "`not_found`: the id is not a UUID", body = ErrorBody),
         (status = 422, description = "`validation_failed`: limit or offset is not a whole number in range (a limit of 0 included), or after is not a cursor of this listing or comes with an offset", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, NotAdmin, Unavailable,
     )
 )]
 pub async fn user_audit(

@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpRequest, HttpResponse};
-use auth_domain::service::LoginError;
+use auth_domain::service::{LoginError, LoginOutcome};
 use auth_domain::user::AccountKind;
 use auth_domain::Principal;
 use serde_json::{json, Map, Value};
@@ -14,10 +14,10 @@ use super::types::{
 use crate::account::UserOut;
 use crate::auth::token_pair_response;
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, BodyErrors, ErrorBody, TooLarge, UnauthenticatedBearer, Unavailable};
 use crate::extract::JsonBody;
 use crate::ops::metrics_of;
-use crate::Api;
+use crate::{Api, AuthApi};
 
 /// Register: creates an active, unverified `user` account. Privilege fields (`role`,
 /// `is_active`, `is_verified`, `is_staff`, `is_superuser`, `id`) are ignored.
@@ -28,10 +28,10 @@ use crate::Api;
         (status = 201, description = "The new user", body = UserOut),
         (status = 400, description = "`malformed_body`: not JSON, or not sent as application/json", body = ErrorBody),
         (status = 409, description = "`email_taken` | `username_taken`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with an errors list naming every invalid field", body = ErrorBody),
         (status = 500, description = "`internal_error`", body = ErrorBody),
         (status = 503, description = "`service_unavailable`: the database cannot be reached", body = ErrorBody),
+        TooLarge,
     )
 )]
 pub async fn register(
@@ -61,14 +61,11 @@ pub async fn register(
     request_body = LoginBody,
     responses(
         (status = 200, description = "A token pair (key names follow ACCESS_TOKEN_NAME / REFRESH_TOKEN_NAME), or — for an account with a second factor — `{\"mfa_required\": true, \"mfa_token\", \"mfa_methods\", \"expires_in\"}` (then `POST /login/mfa`); `Cache-Control: no-store`", body = TokenPairOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_credentials` (with `WWW-Authenticate: Bearer`)", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: the email is missing or malformed, or the password is missing", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many failed logins for this account or from this address; `Retry-After` says when to try again", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unavailable,
     )
 )]
 pub async fn login(
@@ -91,7 +88,7 @@ pub async fn login(
             return Ok(HttpResponse::Ok()
                 .insert_header(CacheControl(vec![CacheDirective::NoStore]))
                 .insert_header((header::PRAGMA, "no-cache"))
-                .json(crate::mfa::dto::MfaRequiredOut::from(&challenge)));
+                .json(crate::mfa::types::MfaRequiredOut::from(&challenge)));
         }
         Err(error) => {
             log::info!("login refused: {error}");
@@ -105,15 +102,26 @@ pub async fn login(
             return Err(error.into());
         }
     };
-    if let Some(metrics) = metrics_of(&req) {
+    Ok(logged_in(&api, &req, "login", &outcome))
+}
+
+/// The answer to a login that opened a session, whatever its factors: counted in
+/// `login_successes_total`, logged as `<what>: user … session …`, the token pair.
+pub(crate) fn logged_in(
+    api: &AuthApi,
+    req: &HttpRequest,
+    what: &str,
+    outcome: &LoginOutcome,
+) -> HttpResponse {
+    if let Some(metrics) = metrics_of(req) {
         metrics.record_login_success();
     }
     log::info!(
-        "login: user {} session {}",
+        "{what}: user {} session {}",
         outcome.user_id,
         outcome.session_id
     );
-    Ok(token_pair_response(&api.settings, &outcome.tokens))
+    token_pair_response(&api.settings, &outcome.tokens)
 }
 
 /// Refresh: rotates a refresh token. The token presented is spent; presenting a rotated one
@@ -123,12 +131,9 @@ pub async fn login(
     request_body = RefreshBody,
     responses(
         (status = 200, description = "A new token pair; `Cache-Control: no-store`", body = TokenPairOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_token`: malformed, tampered, expired, an access token, already used (the session is then revoked), or its session or user is gone", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: the refresh token field is missing, empty or not a string", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unavailable,
     )
 )]
 pub async fn refresh(
@@ -158,9 +163,7 @@ pub async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`hello <email>`", body = MessageOut),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, Unavailable,
     )
 )]
 pub async fn home(principal: web::ReqData<Principal>) -> HttpResponse {
@@ -173,9 +176,7 @@ pub async fn home(principal: web::ReqData<Principal>) -> HttpResponse {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is revoked"),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, Unavailable,
     )
 )]
 pub async fn logout(

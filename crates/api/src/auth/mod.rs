@@ -10,6 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 use utoipa::OpenApi;
 
+pub(crate) use handlers::logged_in;
 pub use types::{secret_response, token_body, token_pair_response, token_response, TokenPairOut};
 
 /// Registers the routes (the protected ones behind the auth middleware).

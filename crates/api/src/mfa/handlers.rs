@@ -2,21 +2,23 @@
 //! re-authenticates first (right after the bearer token, before the rest of the body is read).
 use actix_web::{web, HttpRequest, HttpResponse};
 use auth_domain::{Principal, UserId};
-use uuid::Uuid;
 
-use super::dto::{
+use super::types::{
     qr_svg, MfaLogin, MfaStatusOut, RecoveryCodesOut, SecondFactor, TotpEnrolmentOut,
 };
-use crate::admin::Admin;
+use crate::admin::{path_id, Admin};
+use crate::auth::logged_in;
 use crate::auth::secret_response;
-use crate::auth::token_pair_response;
 use crate::auth::TokenPairOut;
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{
+    ApiError, BodyErrors, ErrorBody, NotAnObject, ReauthRequired, Throttled, Unauthenticated,
+    Unavailable,
+};
 use crate::extract::JsonBody;
-use crate::mfa::dto::{CodeBody, DisableTotpBody, MfaLoginBody, PasswordBody};
+use crate::mfa::types::{CodeBody, DisableTotpBody, MfaLoginBody, PasswordBody};
 use crate::ops::metrics_of;
-use crate::reauth::{reauthenticate, ReauthBody};
+use crate::reauth::ReauthenticatedCaller;
 use crate::validation::required_string;
 use crate::Api;
 
@@ -32,9 +34,7 @@ fn record_change(req: &HttpRequest, change: &str) {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Which second factors the caller has", body = MfaStatusOut),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        Unauthenticated, Unavailable,
     )
 )]
 pub async fn status(
@@ -53,26 +53,14 @@ pub async fn status(
     request_body = PasswordBody,
     responses(
         (status = 200, description = "The new secret, its `otpauth://` URI and QR code; `Cache-Control: no-store`", body = TotpEnrolmentOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
         (status = 403, description = "`reauthentication_required`: password missing or wrong", body = ErrorBody),
         (status = 409, description = "`mfa_already_enabled`: TOTP is on already", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, NotAnObject, Unauthenticated, Unavailable,
     )
 )]
-pub async fn enrol_totp(
-    api: Api,
-    req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    body: ReauthBody,
-) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req);
-    let proof = reauthenticate(&api, &principal, &body, &client).await?;
-    let enrolment = api.mfa.enrol_totp(&principal, &proof).await?;
+pub async fn enrol_totp(api: Api, caller: ReauthenticatedCaller) -> Result<HttpResponse, ApiError> {
+    let enrolment = api.mfa.enrol_totp(&caller.principal, &caller.proof).await?;
     let body = TotpEnrolmentOut {
         secret: enrolment.secret.base32(),
         qr_svg: qr_svg(&enrolment.otpauth_uri)?,
@@ -89,13 +77,9 @@ pub async fn enrol_totp(
     request_body = CodeBody,
     responses(
         (status = 200, description = "TOTP is on; ten recovery codes; `Cache-Control: no-store`", body = RecoveryCodesOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
         (status = 409, description = "`mfa_already_enabled` | `mfa_not_enabled` (no enrolment pending) | `conflict` (a concurrent re-enrolment)", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`invalid_mfa_code` | `validation_failed` (code missing or not a string)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unauthenticated, Unavailable,
     )
 )]
 pub async fn confirm_totp(
@@ -124,28 +108,19 @@ pub async fn confirm_totp(
     request_body = DisableTotpBody,
     responses(
         (status = 204, description = "TOTP is off"),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
         (status = 409, description = "`mfa_not_enabled`: TOTP is not on", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`invalid_mfa_code` | `validation_failed`", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unauthenticated, ReauthRequired, Throttled, Unavailable,
     )
 )]
 pub async fn disable_totp(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    body: ReauthBody,
+    caller: ReauthenticatedCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req);
-    let proof = reauthenticate(&api, &principal, &body, &client).await?;
-    let code = required_string(&body.0, "code")?;
+    let code = required_string(&caller.body.0, "code")?;
     api.mfa
-        .disable_totp(&principal, &proof, &code, &client)
+        .disable_totp(&caller.principal, &caller.proof, &code, &caller.client)
         .await?;
     record_change(&req, "totp_disabled");
     Ok(HttpResponse::NoContent().finish())
@@ -158,28 +133,18 @@ pub async fn disable_totp(
     request_body = PasswordBody,
     responses(
         (status = 200, description = "Ten new recovery codes; `Cache-Control: no-store`", body = RecoveryCodesOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
         (status = 409, description = "`mfa_not_enabled`: the account has no second factor", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, NotAnObject, Unauthenticated, ReauthRequired, Throttled, Unavailable,
     )
 )]
 pub async fn regenerate_codes(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    body: ReauthBody,
+    caller: ReauthenticatedCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req);
-    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let codes = api
         .mfa
-        .regenerate_codes(&principal, &proof, &client)
+        .regenerate_codes(&caller.principal, &caller.proof, &caller.client)
         .await?;
     record_change(&req, "recovery_codes_renewed");
     Ok(secret_response(
@@ -194,14 +159,11 @@ pub async fn regenerate_codes(
     request_body = MfaLoginBody,
     responses(
         (status = 200, description = "A token pair, as `/login`; `Cache-Control: no-store`", body = TokenPairOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_mfa_code` (a wrong code or a refused passkey assertion: one failure on the login throttle and on the token, dead after 5) | `invalid_token` (unknown, spent, expired or dead mfa_token); both with `WWW-Authenticate: Bearer`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: mfa_token missing, neither or both of code and credential, or a malformed credential", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: the login is throttled; the code was not checked", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unavailable,
     )
 )]
 pub async fn login_mfa(
@@ -238,14 +200,13 @@ pub async fn login_mfa(
     })?;
     if let Some(metrics) = metrics_of(&req) {
         metrics.mfa().record_login("succeeded");
-        metrics.record_login_success();
     }
-    log::info!(
-        "login with a second factor: user {} session {}",
-        outcome.user_id,
-        outcome.session_id
-    );
-    Ok(token_pair_response(&api.settings, &outcome.tokens))
+    Ok(logged_in(
+        &api,
+        &req,
+        "login with a second factor",
+        &outcome,
+    ))
 }
 
 /// Removes every second factor of a user (TOTP, recovery codes, passkeys) and ends their
@@ -256,11 +217,9 @@ pub async fn login_mfa(
     params(("id" = String, Path, format = "uuid", description = "The user's id")),
     responses(
         (status = 204, description = "The user's second factors are gone and their sessions ended"),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden` (not an administrator) | `mfa_required` (`REQUIRE_MFA_FOR_ADMINS` and a login without a second factor)", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        Unauthenticated, Unavailable,
     )
 )]
 pub async fn reset_user_mfa(
@@ -268,12 +227,7 @@ pub async fn reset_user_mfa(
     req: HttpRequest,
     Admin(admin): Admin,
 ) -> Result<HttpResponse, ApiError> {
-    let id = req
-        .match_info()
-        .get("id")
-        .and_then(|raw| Uuid::parse_str(raw).ok())
-        .map(UserId)
-        .ok_or_else(|| ApiError::no_such("user"))?;
+    let id = UserId(path_id(&req, "user")?);
     api.mfa.reset(&admin, id, &client_info(&req)).await?;
     record_change(&req, "reset");
     log::info!("second factors of user {id} reset by {}", admin.user.id);

@@ -1,16 +1,16 @@
 //! Second factors (issue "Two-factor authentication"): the caller's TOTP and recovery codes,
 //! the second step of a login, and the administrators' reset.
 
-pub mod dto;
-mod error;
+mod errors;
 pub mod handlers;
 pub mod metrics;
+pub mod types;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
 use utoipa::OpenApi;
 
-pub use error::mfa_required;
+pub use errors::mfa_required;
 
 /// Registers the routes (the protected ones behind the auth middleware).
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -51,14 +51,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
         handlers::reset_user_mfa,
     ),
     components(schemas(
-        dto::MfaLoginBody,
-        dto::MfaRequiredOut,
-        dto::MfaStatusOut,
-        dto::TotpEnrolmentOut,
-        dto::RecoveryCodesOut,
-        dto::PasswordBody,
-        dto::DisableTotpBody,
-        dto::CodeBody,
+        types::MfaLoginBody,
+        types::MfaRequiredOut,
+        types::MfaStatusOut,
+        types::TotpEnrolmentOut,
+        types::RecoveryCodesOut,
+        types::PasswordBody,
+        types::DisableTotpBody,
+        types::CodeBody,
     )),
     tags(
         (name = "second factors", description = "TOTP and recovery codes: a login then needs a code after the password (`POST /login` answers `mfa_required`, `POST /login/mfa` finishes it)"),

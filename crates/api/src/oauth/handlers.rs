@@ -7,19 +7,22 @@ use auth_domain::oauth::{AppRequest, CallbackOutcome, ExchangeOutcome, StartErro
 use auth_domain::Principal;
 use uuid::Uuid;
 
-use super::dto::{
+use super::errors::{invalid_redirect, invalid_state, unknown_provider};
+use super::redirect::with_params;
+use super::types::{
     AppBinding, AuthorizeQuery, AuthorizeUrlOut, CallbackQuery, IdentitiesOut, LoginCodeBody,
     ProvidersOut,
 };
-use super::dto::{LinkBody, UnlinkBody};
-use super::error::{invalid_redirect, invalid_state, unknown_provider};
-use super::redirect::with_params;
+use super::types::{LinkBody, UnlinkBody};
 use super::OAuthApi;
 use crate::auth::{token_pair_response, TokenPairOut};
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{
+    ApiError, BodyErrors, ErrorBody, NotAnObject, ReauthRequired, Throttled, TooLarge,
+    Unauthenticated, Unavailable,
+};
 use crate::extract::JsonBody;
-use crate::mfa::dto::MfaRequiredOut;
+use crate::mfa::types::MfaRequiredOut;
 use crate::ops::metrics_of;
 use crate::reauth::ReauthBody;
 use crate::{Api, AuthApi};
@@ -165,8 +168,7 @@ pub async fn authorize(
         (status = 302, description = "To the app: `?login_code=…&state=…`, `?linked=<provider>&state=…` or `?error=account_exists|login_failed|identity_in_use&state=…`"),
         (status = 400, description = "`invalid_state`: unknown, spent, tampered or expired state (no trusted place to redirect to)", body = ErrorBody),
         (status = 404, description = "`unknown_provider`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        Unavailable,
     )
 )]
 pub async fn callback(
@@ -215,10 +217,8 @@ pub async fn callback(
         (status = 400, description = "`invalid_token`: bad, spent or expired login_code, or a wrong code_verifier (the code is spent) | `malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the account was deactivated meanwhile", body = ErrorBody),
         (status = 409, description = "`account_exists`: an account took the email meanwhile", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, Unavailable,
     )
 )]
 pub async fn token(
@@ -259,9 +259,7 @@ pub async fn token(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The identities linked to the caller's account", body = IdentitiesOut),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        Unauthenticated, Unavailable,
     )
 )]
 pub async fn identities(
@@ -288,14 +286,10 @@ pub async fn identities(
     responses(
         (status = 200, description = "Where to send the browser; `Cache-Control: no-store`", body = AuthorizeUrlOut),
         (status = 400, description = "`invalid_redirect` | `malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
         (status = 404, description = "`unknown_provider`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many wrong passwords", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, Unauthenticated, ReauthRequired, Unavailable,
     )
 )]
 pub async fn link(
@@ -338,16 +332,9 @@ pub async fn link(
     request_body = UnlinkBody,
     responses(
         (status = 204, description = "Unlinked; the owner is mailed a notice"),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
         (status = 404, description = "`not_found`: no such identity of the caller", body = ErrorBody),
         (status = 409, description = "`last_login_method`: no password, passkey or other identity would remain", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, NotAnObject, Unauthenticated, ReauthRequired, Throttled, Unavailable,
     )
 )]
 pub async fn unlink(

@@ -1,11 +1,11 @@
 //! Social login (issue "Social login"): external OpenID Connect providers and GitHub, the
 //! one-time `login_code` handed to the app, and the caller's linked identities.
 
-pub mod dto;
-mod error;
+mod errors;
 pub mod handlers;
 pub mod metrics;
 pub mod redirect;
+pub mod types;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -62,14 +62,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
         handlers::unlink,
     ),
     components(schemas(
-        dto::ProviderOut,
-        dto::ProvidersOut,
-        dto::LoginCodeBody,
-        dto::LinkBody,
-        dto::UnlinkBody,
-        dto::AuthorizeUrlOut,
-        dto::IdentityOut,
-        dto::IdentitiesOut,
+        types::ProviderOut,
+        types::ProvidersOut,
+        types::LoginCodeBody,
+        types::LinkBody,
+        types::UnlinkBody,
+        types::AuthorizeUrlOut,
+        types::IdentityOut,
+        types::IdentitiesOut,
     )),
     tags(
         (name = "social login", description = "Log in with an external OpenID Connect provider or GitHub: `authorize` → provider → `callback` → the app gets a one-time `login_code` → `POST /oauth/token`; link and unlink identities"),

@@ -8,22 +8,25 @@ use auth_domain::Principal;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::dto::{
+use super::errors::no_such_passkey;
+use super::types::{
     self, AddPasskey, LoginOptionsOut, NewPasskeyOut, PasskeyList, PasskeyLogin, PasskeyOut,
     RegistrationOptionsOut, RequestOptionsOut,
 };
-use super::error::no_such_passkey;
+use crate::auth::logged_in;
 use crate::auth::secret_response;
-use crate::auth::token_pair_response;
 use crate::auth::TokenPairOut;
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody, FieldError};
+use crate::error::{
+    ApiError, BodyErrors, ErrorBody, FieldError, NotAnObject, ReauthRequired, Throttled, TooLarge,
+    Unauthenticated, Unavailable,
+};
 use crate::extract::JsonBody;
 use crate::ops::metrics_of;
-use crate::passkeys::dto::{
+use crate::passkeys::types::{
     AddPasskeyBody, MfaTokenBody, PasskeyLoginBody, ReauthBody as ReauthBodyDoc, RenamePasskeyBody,
 };
-use crate::reauth::{reauthenticate, ReauthBody};
+use crate::reauth::ReauthenticatedCaller;
 use crate::validation::required_string;
 use crate::Api;
 
@@ -48,28 +51,20 @@ fn passkey_id(req: &HttpRequest) -> Result<PasskeyId, ApiError> {
     request_body = ReauthBodyDoc,
     responses(
         (status = 200, description = "`registration_id` and the creation options (WebAuthn Level 3 JSON)", body = RegistrationOptionsOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, NotAnObject, Unauthenticated, ReauthRequired, Throttled, Unavailable,
     )
 )]
 pub async fn begin_registration(
     api: Api,
-    req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    body: ReauthBody,
+    caller: ReauthenticatedCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req);
-    let proof = reauthenticate(&api, &principal, &body, &client).await?;
-    let (registration_id, options) = api.passkeys.begin_registration(&principal, &proof).await?;
+    let (registration_id, options) = api
+        .passkeys
+        .begin_registration(&caller.principal, &caller.proof)
+        .await?;
     Ok(HttpResponse::Ok().json(RegistrationOptionsOut {
         registration_id,
-        options: dto::options(&options)?,
+        options: types::options(&options)?,
     }))
 }
 
@@ -82,11 +77,8 @@ pub async fn begin_registration(
     responses(
         (status = 201, description = "The passkey (and `recovery_codes` with the first second factor); `Cache-Control: no-store`", body = NewPasskeyOut),
         (status = 400, description = "`invalid_credential`: refused, nothing stored | `malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: a field missing, a malformed credential, a bad name", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, Unauthenticated, Unavailable,
     )
 )]
 pub async fn add(
@@ -124,9 +116,7 @@ pub async fn add(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`{\"items\": [passkey…]}`", body = PasskeyList),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        Unauthenticated, Unavailable,
     )
 )]
 pub async fn list(api: Api, principal: web::ReqData<Principal>) -> Result<HttpResponse, ApiError> {
@@ -144,13 +134,9 @@ pub async fn list(api: Api, principal: web::ReqData<Principal>) -> Result<HttpRe
     request_body = RenamePasskeyBody,
     responses(
         (status = 200, description = "The renamed passkey", body = PasskeyOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
         (status = 404, description = "`not_found`: not a passkey of the caller", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: name missing or not 1 to 64 characters", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unauthenticated, Unavailable,
     )
 )]
 pub async fn rename(
@@ -160,7 +146,7 @@ pub async fn rename(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = passkey_id(&req)?;
-    let name = dto::name(&body)?
+    let name = types::name(&body)?
         .ok_or_else(|| ApiError::validation(vec![FieldError::new("name", "is required")]))?;
     let renamed = api
         .passkeys
@@ -180,28 +166,20 @@ pub async fn rename(
     request_body = ReauthBodyDoc,
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
-        (status = 403, description = "`reauthentication_required`", body = ErrorBody),
         (status = 404, description = "`not_found`: not a passkey of the caller", body = ErrorBody),
         (status = 409, description = "`last_login_method`: an account without a password keeps at least one passkey", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: the body is not a JSON object", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, NotAnObject, Unauthenticated, ReauthRequired, Throttled, Unavailable,
     )
 )]
 pub async fn remove(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    body: ReauthBody,
+    caller: ReauthenticatedCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req);
-    let proof = reauthenticate(&api, &principal, &body, &client).await?;
     let id = passkey_id(&req)?;
-    api.passkeys.remove(&principal, &proof, id, &client).await?;
+    api.passkeys
+        .remove(&caller.principal, &caller.proof, id, &caller.client)
+        .await?;
     record_change(&req, "removed");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -213,15 +191,14 @@ pub async fn remove(
         (status = 200, description = "`challenge_id` and the request options (WebAuthn Level 3 JSON)", body = LoginOptionsOut),
         (status = 429, description = "`too_many_attempts`: CEREMONY_MAX_PER_ADDRESS reached", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        Unavailable,
     )
 )]
 pub async fn login_options(api: Api, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let (challenge_id, options) = api.passkeys.begin_login(&client_info(&req)).await?;
     Ok(HttpResponse::Ok().json(LoginOptionsOut {
         challenge_id,
-        options: dto::options(&options)?,
+        options: types::options(&options)?,
     }))
 }
 
@@ -231,14 +208,11 @@ pub async fn login_options(api: Api, req: HttpRequest) -> Result<HttpResponse, A
     request_body = PasskeyLoginBody,
     responses(
         (status = 200, description = "A token pair, as `/login`; `Cache-Control: no-store`", body = TokenPairOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: any refusal alike (unknown credential, bad signature, wrong origin or RP ID, replayed or expired challenge, user verification missing, inactive user, counter gone backwards)", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: challenge_id or credential missing, or a malformed credential", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`: too many failures from this address", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unavailable,
     )
 )]
 pub async fn login(
@@ -265,14 +239,8 @@ pub async fn login(
         })?;
     if let Some(metrics) = metrics_of(&req) {
         metrics.passkeys().record_login("login", "succeeded");
-        metrics.record_login_success();
     }
-    log::info!(
-        "login with a passkey: user {} session {}",
-        outcome.user_id,
-        outcome.session_id
-    );
-    Ok(token_pair_response(&api.settings, &outcome.tokens))
+    Ok(logged_in(&api, &req, "login with a passkey", &outcome))
 }
 
 /// The request options for the passkeys of a login waiting for its second factor.
@@ -281,13 +249,10 @@ pub async fn login(
     request_body = MfaTokenBody,
     responses(
         (status = 200, description = "The request options for the account's passkeys; answer at `POST /login/mfa` with `credential`", body = RequestOptionsOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
         (status = 401, description = "`invalid_token`: unknown, spent, expired or dead mfa_token", body = ErrorBody),
         (status = 409, description = "`mfa_not_enabled`: the account has no passkey", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: mfa_token missing", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unavailable,
     )
 )]
 pub async fn mfa_options(
@@ -299,7 +264,7 @@ pub async fn mfa_options(
     Ok(secret_response(
         StatusCode::OK,
         &RequestOptionsOut {
-            options: dto::options(&options)?,
+            options: types::options(&options)?,
         },
     ))
 }
@@ -311,10 +276,8 @@ pub async fn mfa_options(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The request options for the caller's passkeys (one ceremony per session: a new one replaces it)", body = RequestOptionsOut),
-        (status = 401, description = "`not_authenticated` | `invalid_token`", body = ErrorBody),
         (status = 409, description = "`mfa_not_enabled`: the account has no passkey", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        Unauthenticated, Unavailable,
     )
 )]
 pub async fn reauthentication_options(
@@ -323,6 +286,6 @@ pub async fn reauthentication_options(
 ) -> Result<HttpResponse, ApiError> {
     let options = api.passkeys.begin_reauthentication(&principal).await?;
     Ok(HttpResponse::Ok().json(RequestOptionsOut {
-        options: dto::options(&options)?,
+        options: types::options(&options)?,
     }))
 }

@@ -1,16 +1,16 @@
 //! Passkeys (issue "Passkeys"): the caller's passkeys, the passwordless login, the passkey
 //! as second factor (`POST /login/mfa` with `credential`) and the re-authentication options.
 
-pub mod dto;
-mod error;
+mod errors;
 pub mod handlers;
 pub mod metrics;
+pub mod types;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
 use utoipa::OpenApi;
 
-pub use error::malformed_mfa_credential;
+pub use errors::malformed_mfa_credential;
 
 /// Registers the routes (the protected ones behind the auth middleware).
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -58,17 +58,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
         handlers::reauthentication_options,
     ),
     components(schemas(
-        dto::RegistrationOptionsOut,
-        dto::LoginOptionsOut,
-        dto::RequestOptionsOut,
-        dto::PasskeyOut,
-        dto::NewPasskeyOut,
-        dto::PasskeyList,
-        dto::AddPasskeyBody,
-        dto::RenamePasskeyBody,
-        dto::PasskeyLoginBody,
-        dto::MfaTokenBody,
-        dto::ReauthBody,
+        types::RegistrationOptionsOut,
+        types::LoginOptionsOut,
+        types::RequestOptionsOut,
+        types::PasskeyOut,
+        types::NewPasskeyOut,
+        types::PasskeyList,
+        types::AddPasskeyBody,
+        types::RenamePasskeyBody,
+        types::PasskeyLoginBody,
+        types::MfaTokenBody,
+        types::ReauthBody,
     )),
     tags(
         (name = "passkeys", description = "WebAuthn passkeys: options and responses in the WebAuthn Level 3 JSON forms; a passkey logs in without a password, or is the second factor after one"),

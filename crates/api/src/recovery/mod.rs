@@ -23,7 +23,9 @@ use utoipa::OpenApi;
 
 use crate::account::UserOut;
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody, FieldError};
+use crate::error::{
+    ApiError, BodyErrors, ErrorBody, FieldError, TooLarge, UnauthenticatedBearer, Unavailable,
+};
 use crate::extract::JsonBody;
 use crate::ops::StatusOut;
 use crate::validation::Fields;
@@ -123,9 +125,7 @@ pub struct ResetConfirmBody {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "`{\"status\": \"accepted\"}`: a mail is queued, unless the account is verified already", body = StatusOut),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, Unavailable,
     )
 )]
 pub async fn request_email_verification(
@@ -151,10 +151,8 @@ pub async fn request_email_verification(
     responses(
         (status = 200, description = "The user, now `is_verified`", body = UserOut),
         (status = 400, description = "`malformed_body` | `invalid_token`: the token is unknown, expired, already used, superseded, or was sent to an email the account no longer has", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: the token is missing, empty or not a string", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, Unavailable,
     )
 )]
 pub async fn verify_email(
@@ -183,11 +181,8 @@ pub async fn verify_email(
     request_body = ResetRequestBody,
     responses(
         (status = 202, description = "`{\"status\": \"accepted\"}`, whether or not an account has the email", body = StatusOut),
-        (status = 400, description = "`malformed_body`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: the email is missing or malformed", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        BodyErrors, Unavailable,
     )
 )]
 pub async fn request_password_reset(
@@ -216,10 +211,8 @@ pub async fn request_password_reset(
     responses(
         (status = 204, description = "The password is changed and every session of the account has ended"),
         (status = 400, description = "`malformed_body` | `invalid_token`: the token is unknown, expired, already used or superseded, the password changed since it was sent, or the account is inactive or gone", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: the token or the new password is missing, or the new password is too short, too long or too weak", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        TooLarge, Unavailable,
     )
 )]
 pub async fn confirm_password_reset(

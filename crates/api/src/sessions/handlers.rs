@@ -6,7 +6,7 @@ use auth_domain::{Principal, SessionId};
 use super::types::{Items, SessionList, SessionOut};
 use crate::admin::path_id;
 use crate::client_addr::client_info;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, UnauthenticatedBearer, Unavailable};
 use crate::Api;
 
 /// The caller's live sessions, the most recently used first.
@@ -15,9 +15,7 @@ use crate::Api;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`{\"items\": [...]}`; `current` marks this request's session", body = SessionList),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, Unavailable,
     )
 )]
 pub async fn list_sessions(
@@ -37,10 +35,8 @@ pub async fn list_sessions(
     params(("id" = String, Path, format = "uuid", description = "The session's id, from `GET /sessions`")),
     responses(
         (status = 204, description = "The session has ended: its refresh token and access tokens are refused from now on"),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
         (status = 404, description = "`not_found`: no live session of the caller has this id (another user's, ended, expired, or not a UUID)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, Unavailable,
     )
 )]
 pub async fn end_session(
@@ -62,9 +58,7 @@ pub async fn end_session(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Every session of the caller has ended"),
-        (status = 401, description = "`not_authenticated` (no token) | `invalid_token` (with `WWW-Authenticate: Bearer error=\"invalid_token\"`)", body = ErrorBody),
-        (status = 500, description = "`internal_error`", body = ErrorBody),
-        (status = 503, description = "`service_unavailable`", body = ErrorBody),
+        UnauthenticatedBearer, Unavailable,
     )
 )]
 pub async fn logout_all(

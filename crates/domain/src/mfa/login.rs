@@ -7,9 +7,10 @@ use crate::error::Fault;
 use crate::mail::SecurityNotice;
 use crate::mfa::{throttling, MfaChallenge, MfaChallengeStore, MfaService, MAX_CODE_FAILURES};
 use crate::one_time::TokenDigest;
-use crate::ports::UserRepository;
-use crate::service::LoginOutcome;
+use crate::ports::{AuditLog, UserRepository};
+use crate::service::{AuthService, LoginOutcome};
 use crate::session::ClientInfo;
+use crate::throttle::CountedAttempt;
 use crate::user::User;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,48 +43,22 @@ impl MfaService {
         code: &str,
         client: &ClientInfo,
     ) -> Result<LoginOutcome, MfaLoginError> {
-        let digest = TokenDigest::of(mfa_token);
         let now = self.ports.clock.now();
-        let (challenge, user) = pending_login(
+        let step = SecondStep::begin(
+            &self.auth,
             self.ports.challenges.as_ref(),
             self.ports.users.as_ref(),
-            &digest,
+            mfa_token,
             now,
+            client,
         )
         .await?;
-        let counted = match throttling::admit(&self.auth, &user.email, client).await? {
-            Ok(counted) => counted,
-            Err(locked) => {
-                return Err(MfaLoginError::TooManyAttempts {
-                    retry_after_secs: locked.retry_after_secs,
-                })
-            }
+        let Some(recovery_code) = self.check_code(&step.user, code).await? else {
+            let audit = self.ports.audit.as_ref();
+            let detail = [("reason", "wrong_code")];
+            return Err(step.refuse(audit, client, &detail).await);
         };
-        let Some(recovery_code) = self.check_code(&user, code).await? else {
-            if let Some(counted) = counted {
-                counted.failed();
-            }
-            let failures = self.ports.challenges.fail_challenge(&digest).await?;
-            let event = AuditEvent::new(kind::MFA_FAILED, now)
-                .user(user.id)
-                .client(client)
-                .detail("reason", "wrong_code")
-                .detail("failures", failures.to_string());
-            crate::audit::record(self.ports.audit.as_ref(), event).await;
-            return Err(MfaLoginError::InvalidCode);
-        };
-        if !self
-            .ports
-            .challenges
-            .spend_challenge(&digest, now, MAX_CODE_FAILURES)
-            .await?
-        {
-            // Spent by a concurrent request meanwhile.
-            return Err(MfaLoginError::InvalidToken);
-        }
-        if let Some(counted) = counted {
-            counted.succeeded().await?;
-        }
+        let (challenge, user) = step.accept().await?;
         let amr = challenge.first_factor.with_otp();
         let outcome = self.auth.open_session(&user, client.clone(), amr).await?;
         if recovery_code {
@@ -95,6 +70,94 @@ impl MfaService {
             self.notify(&user, SecurityNotice::RecoveryCodeUsed).await;
         }
         Ok(outcome)
+    }
+}
+
+/// A login at its second step, its attempt counted by the login throttle: what a code and a
+/// passkey assertion go through alike, before and after their own check.
+pub(crate) struct SecondStep<'a> {
+    challenges: &'a dyn MfaChallengeStore,
+    pub(crate) digest: TokenDigest,
+    now: DateTime<Utc>,
+    pub(crate) challenge: MfaChallenge,
+    pub(crate) user: User,
+    counted: Option<CountedAttempt>,
+}
+
+impl<'a> SecondStep<'a> {
+    /// The login waiting under `mfa_token` (see [`pending_login`]), admitted by the throttle:
+    /// `TooManyAttempts` while a key is locked, and the factor must then not be looked at.
+    pub(crate) async fn begin(
+        auth: &AuthService,
+        challenges: &'a dyn MfaChallengeStore,
+        users: &dyn UserRepository,
+        mfa_token: &str,
+        now: DateTime<Utc>,
+        client: &ClientInfo,
+    ) -> Result<Self, MfaLoginError> {
+        let digest = TokenDigest::of(mfa_token);
+        let (challenge, user) = pending_login(challenges, users, &digest, now).await?;
+        let counted = match throttling::admit(auth, &user.email, client).await? {
+            Ok(counted) => counted,
+            Err(locked) => {
+                return Err(MfaLoginError::TooManyAttempts {
+                    retry_after_secs: locked.retry_after_secs,
+                })
+            }
+        };
+        Ok(Self {
+            challenges,
+            digest,
+            now,
+            challenge,
+            user,
+            counted,
+        })
+    }
+
+    /// A wrong factor: one failure on the throttle's keys and on the challenge (dead after
+    /// [`MAX_CODE_FAILURES`]), audited as `mfa_failed` with `detail` and the failure count.
+    /// The error to answer: `InvalidCode`, or the fault that kept the failure from counting.
+    pub(crate) async fn refuse(
+        self,
+        audit: &dyn AuditLog,
+        client: &ClientInfo,
+        detail: &[(&str, &str)],
+    ) -> MfaLoginError {
+        if let Some(counted) = self.counted {
+            counted.failed();
+        }
+        let failures = match self.challenges.fail_challenge(&self.digest).await {
+            Ok(failures) => failures,
+            Err(fault) => return fault.into(),
+        };
+        let event = detail
+            .iter()
+            .fold(
+                AuditEvent::new(kind::MFA_FAILED, self.now)
+                    .user(self.user.id)
+                    .client(client),
+                |event, (key, value)| event.detail(key, *value),
+            )
+            .detail("failures", failures.to_string());
+        crate::audit::record(audit, event).await;
+        MfaLoginError::InvalidCode
+    }
+
+    /// The factor was right: the challenge is spent (`InvalidToken` when a concurrent request
+    /// spent it meanwhile) and the throttle's keys reset. The login's challenge and account.
+    pub(crate) async fn accept(self) -> Result<(MfaChallenge, User), MfaLoginError> {
+        if !self
+            .challenges
+            .spend_challenge(&self.digest, self.now, MAX_CODE_FAILURES)
+            .await?
+        {
+            return Err(MfaLoginError::InvalidToken);
+        }
+        if let Some(counted) = self.counted {
+            counted.succeeded().await?;
+        }
+        Ok((self.challenge, self.user))
     }
 }
 

@@ -7,7 +7,6 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::amr::Amr;
 use crate::audit::NoAuditLog;
-use crate::issuer::TokenPolicy;
 use crate::mfa::totp::{code_at_step, step_of, TotpSecret};
 use crate::mfa::{
     ConfirmTotpError, MfaLoginError, MfaPolicy, MfaPorts, MfaService, MfaStatus, ReauthError,
@@ -22,11 +21,14 @@ use crate::ports::MockLoginThrottle;
 use crate::ports::MockMailOutbox;
 use crate::ports::MockSecretGenerator;
 use crate::ports::{
-    MockClock, MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository,
+    MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository,
 };
-use crate::service::{AuthService, LoginError};
+use crate::service::{AuthService, LoginError, LoginOutcome};
 use crate::session::{ClientInfo, Principal, SessionId};
-use crate::throttle::{Admission, AdmittedAttempt, Settlement, Throttle, ThrottlePolicy};
+use crate::test_fixtures::{
+    auth_service, clock_at, keeper_counting, outbox_accepting, throttle_admitting,
+};
+use crate::throttle::{Admission, Settlement, Throttle, ThrottlePolicy};
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, PasswordHash};
 
@@ -99,19 +101,8 @@ struct Mocks {
 
 impl Mocks {
     fn new() -> Self {
-        let mut keeper = MockSecretKeeper::new();
+        let mut keeper = keeper_counting();
         keeper.expect_open().returning(|_, _| Ok(SECRET.to_vec()));
-        keeper
-            .expect_random_bytes()
-            .returning(|len| (0..len).map(|i| i as u8).collect());
-        keeper
-            .expect_digest()
-            .returning(|_, data| crate::mfa::KeyedDigest {
-                key_id: "k".into(),
-                digest: String::from_utf8_lossy(data).into_owned(),
-            });
-        let mut outbox = MockMailOutbox::new();
-        outbox.expect_enqueue().returning(|_, _| Ok(()));
         Self {
             users: MockUserRepository::new(),
             sessions: MockSessionRepository::new(),
@@ -123,26 +114,44 @@ impl Mocks {
             factors: MockSecondFactors::new(),
             challenges: MockMfaChallengeStore::new(),
             keeper,
-            outbox,
+            outbox: outbox_accepting(),
         }
     }
 
     fn admitting(mut self) -> Self {
-        self.throttle.expect_admit().returning(|keys, _, _| {
-            Ok(Admission::Admitted(AdmittedAttempt {
-                keys: keys.clone(),
-                counters: Vec::new(),
-                window_event: None,
-                known_pair: false,
-            }))
-        });
+        self.throttle = throttle_admitting();
         self
     }
 
+    /// The login of `user` waits for its second factor, with `failures` wrong codes so far.
+    fn pending_login(&mut self, user: &User, failures: u32) {
+        let pending = challenge(user, failures);
+        self.challenges
+            .expect_find_challenge()
+            .returning(move |_| Ok(Some(pending.clone())));
+        let found = user.clone();
+        self.users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+    }
+
+    /// `user` has confirmed TOTP.
+    fn totp_of(&mut self, user: &User) {
+        let record = confirmed_totp(user);
+        self.totp
+            .expect_find_totp()
+            .returning(move |_| Ok(Some(record.clone())));
+    }
+
+    /// `complete_login` of the pending login's `mfa-token` with `code`.
+    async fn complete_login(self, code: &str) -> Result<LoginOutcome, MfaLoginError> {
+        let (_, mfa) = self.build();
+        mfa.complete_login("mfa-token", code, &ClientInfo::default())
+            .await
+    }
+
     fn build(self) -> (AuthService, MfaService) {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        let clock: Arc<MockClock> = Arc::new(clock);
+        let clock = clock_at(now());
         let challenges = Arc::new(self.challenges);
         let factors = Arc::new(self.factors);
         let mut secrets = MockSecretGenerator::new();
@@ -150,13 +159,12 @@ impl Mocks {
             .expect_generate()
             .returning(|| OneTimeSecret::new("mfa-token".into()));
         let users = Arc::new(self.users);
-        let auth = AuthService::new(
+        let auth = auth_service(
             users.clone(),
-            Arc::new(self.sessions),
-            Arc::new(self.tokens),
-            Arc::new(self.hasher),
+            self.sessions,
+            self.tokens,
+            self.hasher,
             clock.clone(),
-            TokenPolicy::default(),
         )
         .with_login_throttle(Throttle::new(
             Arc::new(self.throttle),
@@ -245,16 +253,7 @@ async fn a_right_password_of_an_account_with_a_second_factor_opens_no_session() 
 async fn a_locked_throttle_answers_before_the_code_is_looked_at() {
     let ann = user(true);
     let mut mocks = Mocks::new();
-    let pending = challenge(&ann, 0);
-    mocks
-        .challenges
-        .expect_find_challenge()
-        .returning(move |_| Ok(Some(pending.clone())));
-    let found = ann.clone();
-    mocks
-        .users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(found.clone())));
+    mocks.pending_login(&ann, 0);
     mocks.throttle.expect_admit().returning(|_, _, _| {
         Ok(Admission::Locked {
             until: now() + TimeDelta::seconds(42),
@@ -279,21 +278,8 @@ async fn a_locked_throttle_answers_before_the_code_is_looked_at() {
 async fn a_wrong_code_counts_on_the_token_and_opens_nothing() {
     let ann = user(true);
     let mut mocks = Mocks::new().admitting();
-    let pending = challenge(&ann, 2);
-    mocks
-        .challenges
-        .expect_find_challenge()
-        .returning(move |_| Ok(Some(pending.clone())));
-    let found = ann.clone();
-    mocks
-        .users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(found.clone())));
-    let record = confirmed_totp(&ann);
-    mocks
-        .totp
-        .expect_find_totp()
-        .returning(move |_| Ok(Some(record.clone())));
+    mocks.pending_login(&ann, 2);
+    mocks.totp_of(&ann);
     mocks.totp.expect_accept_totp_step().times(0);
     mocks
         .challenges
@@ -306,10 +292,7 @@ async fn a_wrong_code_counts_on_the_token_and_opens_nothing() {
     mocks.sessions.expect_start().times(0);
     let secret = TotpSecret::new(SECRET.to_vec());
     let wrong = code_at_step(&secret, step_of(now()) + 3);
-    let (_, mfa) = mocks.build();
-    let outcome = mfa
-        .complete_login("mfa-token", &wrong, &ClientInfo::default())
-        .await;
+    let outcome = mocks.complete_login(&wrong).await;
     assert!(matches!(outcome, Err(MfaLoginError::InvalidCode)));
 }
 
@@ -317,21 +300,8 @@ async fn a_wrong_code_counts_on_the_token_and_opens_nothing() {
 async fn a_replayed_code_is_refused_by_the_stores_compare_and_set() {
     let ann = user(true);
     let mut mocks = Mocks::new().admitting();
-    let pending = challenge(&ann, 0);
-    mocks
-        .challenges
-        .expect_find_challenge()
-        .returning(move |_| Ok(Some(pending.clone())));
-    let found = ann.clone();
-    mocks
-        .users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(found.clone())));
-    let record = confirmed_totp(&ann);
-    mocks
-        .totp
-        .expect_find_totp()
-        .returning(move |_| Ok(Some(record.clone())));
+    mocks.pending_login(&ann, 0);
+    mocks.totp_of(&ann);
     let step = step_of(now());
     mocks
         .totp
@@ -346,10 +316,7 @@ async fn a_replayed_code_is_refused_by_the_stores_compare_and_set() {
         .returning(|_| Ok(1));
     mocks.sessions.expect_start().times(0);
     let code = code_at_step(&TotpSecret::new(SECRET.to_vec()), step);
-    let (_, mfa) = mocks.build();
-    let outcome = mfa
-        .complete_login("mfa-token", &code, &ClientInfo::default())
-        .await;
+    let outcome = mocks.complete_login(&code).await;
     assert!(matches!(outcome, Err(MfaLoginError::InvalidCode)));
 }
 
@@ -357,21 +324,8 @@ async fn a_replayed_code_is_refused_by_the_stores_compare_and_set() {
 async fn the_right_code_opens_a_multi_factor_session() {
     let ann = user(true);
     let mut mocks = Mocks::new().admitting();
-    let pending = challenge(&ann, 4);
-    mocks
-        .challenges
-        .expect_find_challenge()
-        .returning(move |_| Ok(Some(pending.clone())));
-    let found = ann.clone();
-    mocks
-        .users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(found.clone())));
-    let record = confirmed_totp(&ann);
-    mocks
-        .totp
-        .expect_find_totp()
-        .returning(move |_| Ok(Some(record.clone())));
+    mocks.pending_login(&ann, 4);
+    mocks.totp_of(&ann);
     mocks
         .totp
         .expect_accept_totp_step()
@@ -401,10 +355,7 @@ async fn the_right_code_opens_a_multi_factor_session() {
         .times(2)
         .returning(|_| Ok("token".into()));
     let code = code_at_step(&TotpSecret::new(SECRET.to_vec()), step_of(now()) - 1);
-    let (_, mfa) = mocks.build();
-    let outcome = mfa
-        .complete_login("mfa-token", &code, &ClientInfo::default())
-        .await;
+    let outcome = mocks.complete_login(&code).await;
     assert!(outcome.is_ok(), "{outcome:?}");
 }
 

@@ -9,7 +9,6 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use super::choice::{choose_account, AccountChoice, Refusal};
 use super::*;
 use crate::audit::NoAuditLog;
-use crate::issuer::TokenPolicy;
 use crate::one_time::{OneTimeSecret, TokenDigest};
 use crate::ports::oauth::{
     MockIdentityProviders, MockIdentityRepository, MockOAuthFlowStore, ProviderInfo,
@@ -17,10 +16,10 @@ use crate::ports::oauth::{
 use crate::ports::MockMailOutbox;
 use crate::ports::MockSecretGenerator;
 use crate::ports::{
-    MockClock, MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository,
+    MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository,
 };
-use crate::service::AuthService;
 use crate::session::ClientInfo;
+use crate::test_fixtures::{auth_service, clock_at};
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, PasswordHash};
 
@@ -145,9 +144,7 @@ impl Mocks {
     }
 
     fn service(self) -> OAuthService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        let clock: Arc<dyn crate::ports::Clock> = Arc::new(clock);
+        let clock = clock_at(now());
         let counter = Arc::new(AtomicU32::new(0));
         let mut secrets = MockSecretGenerator::new();
         secrets.expect_generate().returning(move || {
@@ -155,13 +152,12 @@ impl Mocks {
             OneTimeSecret::new(format!("secret-{n:02}-abcdefghijklmnop"))
         });
         let users: Arc<dyn crate::ports::UserRepository> = Arc::new(self.users);
-        let auth = AuthService::new(
+        let auth = auth_service(
             users.clone(),
-            Arc::new(self.sessions),
-            Arc::new(self.tokens),
-            Arc::new(MockPasswordHasher::new()),
+            self.sessions,
+            self.tokens,
+            MockPasswordHasher::new(),
             clock.clone(),
-            TokenPolicy::default(),
         );
         OAuthService::new(
             OAuthPorts {

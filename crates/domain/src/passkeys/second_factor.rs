@@ -1,9 +1,9 @@
 //! A passkey as the second factor after a password (`POST /login/mfa` with `credential`), and
 //! as the re-authentication of an account without a password.
 
-use crate::audit::{self, kind, AuditEvent};
-use crate::mfa::login::pending_login;
-use crate::mfa::{throttling, MfaLoginError, ReauthError, Reauthenticated, MAX_CODE_FAILURES};
+use crate::audit::{kind, AuditEvent};
+use crate::mfa::login::{pending_login, SecondStep};
+use crate::mfa::{throttling, MfaLoginError, ReauthError, Reauthenticated};
 use crate::one_time::TokenDigest;
 use crate::ports::passkeys::CeremonyKind;
 use crate::service::LoginOutcome;
@@ -55,58 +55,32 @@ impl PasskeyService {
             .relying_party
             .read_assertion(credential)
             .map_err(|refusal| MfaLoginError::MalformedCredential(malformed(refusal)))?;
-        let digest = TokenDigest::of(mfa_token);
         let now = self.ports.clock.now();
-        let (challenge, user) = pending_login(
+        let step = SecondStep::begin(
+            &self.auth,
             self.ports.challenges.as_ref(),
             self.ports.users.as_ref(),
-            &digest,
+            mfa_token,
             now,
+            client,
         )
         .await?;
-        let counted = match throttling::admit(&self.auth, &user.email, client).await? {
-            Ok(counted) => counted,
-            Err(locked) => {
-                return Err(MfaLoginError::TooManyAttempts {
-                    retry_after_secs: locked.retry_after_secs,
-                })
-            }
-        };
-        let key = mfa_ceremony_key(&digest);
+        let key = mfa_ceremony_key(&step.digest);
         let verified = self
             .verify(
                 &key,
                 CeremonyKind::SecondFactor,
-                Some(&user),
+                Some(&step.user),
                 credential,
                 &claim,
             )
             .await?;
         if let Err(refusal) = verified {
-            if let Some(counted) = counted {
-                counted.failed();
-            }
-            let failures = self.ports.challenges.fail_challenge(&digest).await?;
-            let event = AuditEvent::new(kind::MFA_FAILED, now)
-                .user(user.id)
-                .client(client)
-                .detail("method", "passkey")
-                .detail("reason", refusal.reason)
-                .detail("failures", failures.to_string());
-            audit::record(self.ports.audit.as_ref(), event).await;
-            return Err(MfaLoginError::InvalidCode);
+            let audit = self.ports.audit.as_ref();
+            let detail = [("method", "passkey"), ("reason", refusal.reason)];
+            return Err(step.refuse(audit, client, &detail).await);
         }
-        if !self
-            .ports
-            .challenges
-            .spend_challenge(&digest, now, MAX_CODE_FAILURES)
-            .await?
-        {
-            return Err(MfaLoginError::InvalidToken);
-        }
-        if let Some(counted) = counted {
-            counted.succeeded().await?;
-        }
+        let (challenge, user) = step.accept().await?;
         let amr = challenge.first_factor.with_passkey();
         Ok(self.auth.open_session(&user, client.clone(), amr).await?)
     }

@@ -7,23 +7,23 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::amr::Amr;
 use crate::audit::AuditEvent;
-use crate::issuer::TokenPolicy;
 use crate::passkeys::{
     keeps_a_way_to_log_in, FinishRegistrationError, LoginMethods, PasskeyId, PasskeyLoginError,
     PasskeyPolicy, PasskeyPorts, PasskeyRemoval, PasskeyService, RemovePasskeyError, StoredPasskey,
 };
-use crate::ports::mfa::{MockMfaChallengeStore, MockSecretKeeper};
+use crate::ports::mfa::MockMfaChallengeStore;
 use crate::ports::passkeys::{
     AssertionClaim, Ceremony, CeremonyKind, CeremonyRefusal, MockCeremonyStore, MockPasskeyStore,
     MockRelyingParty, NewCredential, PasskeyAdded, VerifiedAssertion,
 };
 use crate::ports::MockMailOutbox;
 use crate::ports::{
-    MockAuditLog, MockClock, MockPasswordHasher, MockSessionRepository, MockTokenService,
-    MockUserRepository,
+    MockPasswordHasher, MockSessionRepository, MockTokenService, MockUserRepository,
 };
-use crate::service::AuthService;
 use crate::session::{ClientInfo, Principal, SessionId};
+use crate::test_fixtures::{
+    audit_keeping, auth_service, clock_at, keeper_counting, outbox_accepting, recorded, Recorded,
+};
 use crate::user::{AccountKind, NewUser, User};
 use crate::values::{Email, PasswordHash};
 
@@ -84,13 +84,11 @@ struct Mocks {
     ceremonies: MockCeremonyStore,
     rp: MockRelyingParty,
     outbox: MockMailOutbox,
-    audit: Arc<Mutex<Vec<AuditEvent>>>,
+    audit: Recorded<AuditEvent>,
 }
 
 impl Mocks {
     fn new() -> Self {
-        let mut outbox = MockMailOutbox::new();
-        outbox.expect_enqueue().returning(|_, _| Ok(()));
         Self {
             users: MockUserRepository::new(),
             sessions: MockSessionRepository::new(),
@@ -98,8 +96,8 @@ impl Mocks {
             passkeys: MockPasskeyStore::new(),
             ceremonies: MockCeremonyStore::new(),
             rp: MockRelyingParty::new(),
-            outbox,
-            audit: Arc::default(),
+            outbox: outbox_accepting(),
+            audit: recorded(),
         }
     }
 
@@ -124,37 +122,40 @@ impl Mocks {
         self
     }
 
+    /// `find_passkey` answers `key`.
+    fn finding_passkey(&mut self, key: StoredPasskey) {
+        self.passkeys
+            .expect_find_passkey()
+            .returning(move |_| Ok(Some(key.clone())));
+    }
+
+    /// `finish_login` of ceremony `c-1`, and the audit events it recorded.
+    async fn finish_login(
+        self,
+    ) -> (
+        Result<crate::service::LoginOutcome, PasskeyLoginError>,
+        Recorded<AuditEvent>,
+    ) {
+        let audit = self.audit.clone();
+        let outcome = self
+            .build()
+            .finish_login("c-1", "{}", &ClientInfo::default())
+            .await;
+        (outcome, audit)
+    }
+
     fn build(self) -> PasskeyService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        let clock: Arc<MockClock> = Arc::new(clock);
+        let clock = clock_at(now());
         let users = Arc::new(self.users);
-        let recorded = self.audit.clone();
-        let mut audit = MockAuditLog::new();
-        audit.expect_record().returning(move |event| {
-            recorded.lock().unwrap().push(event.clone());
-            Ok(())
-        });
-        let audit = Arc::new(audit);
-        let auth = AuthService::new(
+        let audit = Arc::new(audit_keeping(&self.audit));
+        let auth = auth_service(
             users.clone(),
-            Arc::new(self.sessions),
-            Arc::new(self.tokens),
-            Arc::new(MockPasswordHasher::new()),
+            self.sessions,
+            self.tokens,
+            MockPasswordHasher::new(),
             clock.clone(),
-            TokenPolicy::default(),
         )
         .with_audit(audit.clone());
-        let mut keeper = MockSecretKeeper::new();
-        keeper
-            .expect_random_bytes()
-            .returning(|len| (0..len).map(|i| i as u8).collect());
-        keeper
-            .expect_digest()
-            .returning(|_, data| crate::mfa::KeyedDigest {
-                key_id: "k".into(),
-                digest: String::from_utf8_lossy(data).into_owned(),
-            });
         PasskeyService::new(
             PasskeyPorts {
                 users,
@@ -162,7 +163,7 @@ impl Mocks {
                 ceremonies: Arc::new(self.ceremonies),
                 relying_party: Arc::new(self.rp),
                 challenges: Arc::new(MockMfaChallengeStore::new()),
-                keeper: Arc::new(keeper),
+                keeper: Arc::new(keeper_counting()),
                 outbox: Arc::new(self.outbox),
                 audit,
                 clock,
@@ -236,11 +237,7 @@ async fn a_spent_or_expired_challenge_never_reaches_the_relying_party() {
         .withf(|key, kind, at| key == "c-1" && *kind == CeremonyKind::Login && *at == now())
         .returning(|_, _, _| Ok(None));
     mocks.rp.expect_finish_login().times(0);
-    let audit = mocks.audit.clone();
-    let outcome = mocks
-        .build()
-        .finish_login("c-1", "{}", &ClientInfo::default())
-        .await;
+    let (outcome, audit) = mocks.finish_login().await;
     assert!(matches!(
         outcome,
         Err(PasskeyLoginError::InvalidCredentials)
@@ -259,18 +256,10 @@ async fn an_inactive_user_is_refused_like_an_unknown_credential() {
     let mut ann = user();
     ann.is_active = false;
     let mut mocks = Mocks::new().asserting(&ann, CeremonyKind::Login, false);
-    let key = stored(&ann, 0);
-    mocks
-        .passkeys
-        .expect_find_passkey()
-        .returning(move |_| Ok(Some(key.clone())));
+    mocks.finding_passkey(stored(&ann, 0));
     mocks.rp.expect_finish_login().times(0);
     mocks.sessions.expect_start().times(0);
-    let audit = mocks.audit.clone();
-    let outcome = mocks
-        .build()
-        .finish_login("c-1", "{}", &ClientInfo::default())
-        .await;
+    let (outcome, audit) = mocks.finish_login().await;
     assert!(matches!(
         outcome,
         Err(PasskeyLoginError::InvalidCredentials)
@@ -285,22 +274,14 @@ async fn an_inactive_user_is_refused_like_an_unknown_credential() {
 async fn a_counter_that_went_backwards_refuses_the_login_and_is_audited() {
     let ann = user();
     let mut mocks = Mocks::new().asserting(&ann, CeremonyKind::Login, false);
-    let key = stored(&ann, 7);
-    mocks
-        .passkeys
-        .expect_find_passkey()
-        .returning(move |_| Ok(Some(key.clone())));
+    mocks.finding_passkey(stored(&ann, 7));
     mocks
         .rp
         .expect_finish_login()
         .returning(|_, _, _| Err(CeremonyRefusal::CounterWentBackwards));
     mocks.passkeys.expect_record_passkey_use().times(0);
     mocks.sessions.expect_start().times(0);
-    let audit = mocks.audit.clone();
-    let outcome = mocks
-        .build()
-        .finish_login("c-1", "{}", &ClientInfo::default())
-        .await;
+    let (outcome, audit) = mocks.finish_login().await;
     assert!(matches!(
         outcome,
         Err(PasskeyLoginError::InvalidCredentials)

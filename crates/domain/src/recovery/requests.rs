@@ -1,8 +1,10 @@
 //! What users ask for: a verification mail, a reset mail, and redeeming their tokens.
 
+use chrono::{DateTime, Utc};
+
 use crate::error::Fault;
 use crate::mail::MailIntent;
-use crate::one_time::{password_fingerprint, OneTimeTokenKind, TokenDigest};
+use crate::one_time::{password_fingerprint, OneTimeToken, OneTimeTokenKind, TokenDigest};
 use crate::policy::{PasswordPolicy, PolicyContext};
 use crate::session::ClientInfo;
 use crate::user::{User, UserId};
@@ -51,17 +53,10 @@ impl RecoveryService {
     pub async fn verify_email(&self, secret: &str) -> Result<User, VerifyEmailError> {
         let digest = TokenDigest::of(secret);
         let now = self.clock.now();
-        let token = self
-            .tokens
-            .find_token(&digest)
+        let (token, user) = self
+            .token_holder(&digest, OneTimeTokenKind::VerifyEmail, now)
             .await?
-            .filter(|token| token.is_usable(OneTimeTokenKind::VerifyEmail, now))
-            .ok_or(VerifyEmailError::InvalidToken)?;
-        let user = self
-            .users
-            .find_by_id(token.user_id)
-            .await?
-            .filter(|user| user.is_active && user.email == token.email)
+            .filter(|(token, user)| user.email == token.email)
             .ok_or(VerifyEmailError::InvalidToken)?;
         let redeemed = self
             .tokens
@@ -111,17 +106,9 @@ impl RecoveryService {
     ) -> Result<UserId, ResetPasswordError> {
         let digest = TokenDigest::of(secret);
         let now = self.clock.now();
-        let token = self
-            .tokens
-            .find_token(&digest)
+        let (token, user) = self
+            .token_holder(&digest, OneTimeTokenKind::PasswordReset, now)
             .await?
-            .filter(|token| token.is_usable(OneTimeTokenKind::PasswordReset, now))
-            .ok_or(ResetPasswordError::InvalidToken)?;
-        let user = self
-            .users
-            .find_by_id(token.user_id)
-            .await?
-            .filter(|user| user.is_active)
             .ok_or(ResetPasswordError::InvalidToken)?;
         if token.password_fingerprint.as_deref()
             != Some(password_fingerprint(&user.password_hash).as_str())
@@ -149,5 +136,29 @@ impl RecoveryService {
             }
         }
         Ok(user.id)
+    }
+
+    /// The live token of `kind` that `digest` names, and its account while active: `None`
+    /// when either is missing (the account is not looked up without a live token).
+    async fn token_holder(
+        &self,
+        digest: &TokenDigest,
+        kind: OneTimeTokenKind,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(OneTimeToken, User)>, Fault> {
+        let Some(token) = self
+            .tokens
+            .find_token(digest)
+            .await?
+            .filter(|token| token.is_usable(kind, now))
+        else {
+            return Ok(None);
+        };
+        let user = self
+            .users
+            .find_by_id(token.user_id)
+            .await?
+            .filter(|user| user.is_active);
+        Ok(user.map(|user| (token, user)))
     }
 }

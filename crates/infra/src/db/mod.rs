@@ -167,6 +167,27 @@ impl Database {
         }
         outcome
     }
+
+    /// Takes a single-use row: `delete` is one `DELETE … RETURNING` of it, so of concurrent
+    /// takers, on any instance, exactly one gets the row. A row `usable` refuses (expired, of
+    /// another kind) is spent all the same, and answers nothing.
+    async fn take_row<R, T>(
+        &self,
+        delete: impl FnOnce(&mut AnyConnection) -> diesel::QueryResult<R> + Send + 'static,
+        usable: impl FnOnce(&R) -> bool + Send + 'static,
+    ) -> Result<Option<T>, Fault>
+    where
+        R: Send + 'static,
+        T: TryFrom<R, Error = Fault> + Send + 'static,
+    {
+        use diesel::OptionalExtension;
+        self.run(move |conn| {
+            let row = delete(conn).optional()?.filter(usable);
+            Ok(row.map(T::try_from).transpose()?)
+        })
+        .await
+        .map_err(Fault::from)
+    }
 }
 
 /// Brings stored emails to their identity form (see `email_identity`). A failure is logged,

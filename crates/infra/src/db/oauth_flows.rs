@@ -1,6 +1,6 @@
 //! Started authorizations and `login_code`s of social login on the Diesel store. Taking one is
-//! a read and a DELETE: only the caller whose DELETE removed the row gets it, so a state or
-//! code is spent exactly once across instances.
+//! one `DELETE … RETURNING`: only the caller whose DELETE removed the row gets it, so a state
+//! or code is spent exactly once across instances.
 
 use async_trait::async_trait;
 use auth_domain::oauth::{ExternalProfile, PendingAction, PendingAuthorization, PendingLogin};
@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::rows::{naive, utc};
+use super::rows::{columns_of, naive, utc};
 use super::Database;
 
 diesel::table! {
@@ -221,19 +221,15 @@ impl OAuthFlowStore for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<PendingAuthorization>, Fault> {
         let (digest, now) = (state.as_str().to_owned(), naive(now));
-        self.run(move |conn| {
-            // The rows never change: whoever's DELETE removed it owns what was read.
-            let row = oauth_states::table
-                .find(&digest)
-                .select(StateRow::as_select())
-                .first(conn)
-                .optional()?;
-            let taken = diesel::delete(oauth_states::table.find(&digest)).execute(conn)?;
-            let row = row.filter(|row| taken == 1 && row.expires_at > now);
-            Ok(row.map(PendingAuthorization::try_from).transpose()?)
-        })
+        self.take_row(
+            move |conn| {
+                diesel::delete(oauth_states::table.find(digest))
+                    .returning(columns_of::<StateRow>())
+                    .get_result(conn)
+            },
+            move |row: &StateRow| row.expires_at > now,
+        )
         .await
-        .map_err(Fault::from)
     }
 
     async fn insert_login(&self, pending: &PendingLogin) -> Result<(), Fault> {
@@ -258,18 +254,14 @@ impl OAuthFlowStore for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<PendingLogin>, Fault> {
         let (digest, now) = (code.as_str().to_owned(), naive(now));
-        self.run(move |conn| {
-            // The rows never change: whoever's DELETE removed it owns what was read.
-            let row = oauth_login_codes::table
-                .find(&digest)
-                .select(LoginRow::as_select())
-                .first(conn)
-                .optional()?;
-            let taken = diesel::delete(oauth_login_codes::table.find(&digest)).execute(conn)?;
-            let row = row.filter(|row| taken == 1 && row.expires_at > now);
-            Ok(row.map(PendingLogin::try_from).transpose()?)
-        })
+        self.take_row(
+            move |conn| {
+                diesel::delete(oauth_login_codes::table.find(digest))
+                    .returning(columns_of::<LoginRow>())
+                    .get_result(conn)
+            },
+            move |row: &LoginRow| row.expires_at > now,
+        )
         .await
-        .map_err(Fault::from)
     }
 }

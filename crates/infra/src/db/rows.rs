@@ -11,6 +11,12 @@ use uuid::Uuid;
 
 use super::schema::{sessions, users};
 
+/// The columns of row type `R`, in the order of its fields, for a `RETURNING` clause
+/// (`R::as_returning()` is bound to one backend and does not render on `AnyConnection`).
+pub(super) fn columns_of<R: Selectable<diesel::pg::Pg>>() -> R::SelectExpression {
+    R::construct_selection()
+}
+
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {

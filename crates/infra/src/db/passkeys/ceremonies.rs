@@ -1,5 +1,5 @@
-//! Passkey ceremonies on the Diesel store: taken by deleting their row, so whoever deletes it
-//! has it, on any instance.
+//! Passkey ceremonies on the Diesel store: taken by one `DELETE … RETURNING`, so whoever
+//! deletes the row has it, on any instance.
 
 use async_trait::async_trait;
 use auth_domain::ports::passkeys::{Ceremony, CeremonyKind, CeremonyStore};
@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::{corrupt, uuid_of};
-use crate::db::rows::{naive, utc};
+use crate::db::rows::{columns_of, naive, utc};
 use crate::db::schema::passkey_ceremonies;
 use crate::db::{Database, StoreError};
 
@@ -80,30 +80,14 @@ impl CeremonyStore for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<Ceremony>, Fault> {
         let (key, kind, now) = (key.to_owned(), kind.as_str(), naive(now));
-        self.run(move |conn| {
-            let Some(row) = passkey_ceremonies::table
-                .find(&key)
-                .select(CeremonyRow::as_select())
-                .first::<CeremonyRow>(conn)
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            // Whoever deletes the row has the ceremony: of concurrent takes, on any instance,
-            // one deletes it and the others delete nothing.
-            let taken = diesel::delete(
-                passkey_ceremonies::table
-                    .find(&key)
-                    .filter(passkey_ceremonies::state.eq(&row.state))
-                    .filter(passkey_ceremonies::created_at.eq(row.created_at)),
-            )
-            .execute(conn)?;
-            if taken != 1 || row.kind != kind || row.expires_at <= now {
-                return Ok(None);
-            }
-            Ok(Some(Ceremony::try_from(row)?))
-        })
+        self.take_row(
+            move |conn| {
+                diesel::delete(passkey_ceremonies::table.find(key))
+                    .returning(columns_of::<CeremonyRow>())
+                    .get_result(conn)
+            },
+            move |row: &CeremonyRow| row.kind == kind && row.expires_at > now,
+        )
         .await
-        .map_err(Fault::from)
     }
 }

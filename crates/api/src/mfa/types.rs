@@ -36,7 +36,7 @@ impl MfaLogin {
                 ));
                 None
             }
-            (None, Some(_)) => match crate::passkeys::dto::required_credential(body) {
+            (None, Some(_)) => match crate::passkeys::types::required_credential(body) {
                 Ok(credential) => Some(SecondFactor::Passkey(credential)),
                 Err(error) => {
                     errors.extend(error.field_errors().iter().cloned());
