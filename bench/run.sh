@@ -249,7 +249,6 @@ bench_backend() {
   if [ "${BENCH_QUICK:-0}" = 1 ]; then
     stop_server
     if [ "${BENCH_INSTRUCTIONS:-1}" = 1 ]; then
-      : >"$WORK/$db-cg-refresh.txt"; : >"$WORK/$db-cg-login.json"; : >"$WORK/$db-cg-create.json"
       QUICK_INSTRUCTIONS=1 measure_instructions "$db" "$url"
     fi
     if [ "$db" = postgres ]; then

@@ -108,13 +108,12 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        // Blocking threads per worker: no more than can do work at once (a pooled connection
-        // each, and one bcrypt per core), so a burst of session-cache misses queues for the
-        // pool instead of starting a thread per request (actix's default allows 512 in all;
-        // each thread keeps about 350 KiB resident, and 100 of them were 35 MiB).
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        server =
-            server.worker_max_blocking_threads(config.database.max_connections as usize + cores);
+        // Blocking threads per worker: no more than can do work at once, one per pooled
+        // connection (bcrypt has threads of its own), so a burst of session-cache misses
+        // queues for the pool instead of starting a thread per request (actix's default
+        // allows 512 in all; each thread keeps about 350 KiB resident, and 100 of them were
+        // 35 MiB).
+        server = server.worker_max_blocking_threads(config.database.max_connections as usize);
         let server = server
             .listen(listener)
             .map_err(|cause| StartError::Bind {

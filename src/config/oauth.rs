@@ -154,7 +154,7 @@ pub(super) fn read(env: &Env) -> Result<OAuthConfig, ConfigError> {
                 "is required (the client id the provider gave)".into(),
             );
         }
-        let client_secret = value("CLIENT_SECRET");
+        let client_secret = value("CLIENT_SECRET").filter(|secret| !secret.is_empty());
         if github && client_secret.is_none() {
             mistake(var("CLIENT_SECRET"), "is required for GitHub".into());
         }

@@ -394,7 +394,67 @@ async fn linking_while_logged_in_and_unlinking(db: Db) {
     assert_error(response, 409, "last_login_method").await;
 }
 
+/// Linking and unlinking re-authenticate like every route that adds or removes a way to log
+/// in: an account without a password, its login older than `REAUTH_MAX_AGE`, proves itself
+/// with a passkey assertion in `credential`.
+async fn a_passkey_re_authenticates_linking_and_unlinking_without_a_password(db: Db) {
+    let (app, _mail) = spawn(db, &[("REAUTH_MAX_AGE", "1s")]).await;
+    let hal_id = register(&app, "hal@example.com").await;
+    let hal = login(&app, "hal@example.com", PASSWORD).await;
+    // This server's PUBLIC_URL makes app.example.com the relying party.
+    let mut key = crate::support::Authenticator::new();
+    key.origin = "https://app.example.com".into();
+    key.rp_id = "app.example.com".into();
+    crate::support::add_with_password(&app, &hal, &mut key).await;
+    app.execute_sql(&format!(
+        "UPDATE users SET password_hash = '' WHERE id = '{hal_id}'"
+    ));
+    let tokens = json_of(crate::support::passkey_login(&app, &mut key).await, 200).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+
+    async fn assertion(
+        app: &TestApp,
+        access: &str,
+        key: &mut crate::support::Authenticator,
+    ) -> Value {
+        let path = "/users/me/reauthentication/options";
+        let options = json_of(post(app, path, access, &json!({})).await, 200).await;
+        key.assert(&options["options"])
+    }
+    let side = AppSide::new();
+    let body =
+        json!({"redirect_uri": APP, "state": side.state, "code_challenge": side.challenge()});
+    let refused = post(&app, "/users/me/identities/corp", &access, &body).await;
+    assert_error(refused, 403, "reauthentication_required").await;
+    let mut with_passkey = body.clone();
+    with_passkey["credential"] = assertion(&app, &access, &mut key).await;
+    let answer = json_of(
+        post(&app, "/users/me/identities/corp", &access, &with_passkey).await,
+        200,
+    )
+    .await;
+    let start = answer["authorize_url"].as_str().unwrap();
+    let start = start.strip_prefix(crate::support::PUBLIC_URL).unwrap();
+    let response = browser().get(app.url(start)).send().await.unwrap();
+    let callback = at_provider(&location(&response), &person("hal-corp", "h@x.com", false)).await;
+    let back = params(&location(&deliver_callback(&app, &callback).await));
+    assert_eq!(back["linked"], "corp");
+
+    let list = json_of(get(&app, "/users/me/identities", &access).await, 200).await;
+    let path = format!(
+        "/users/me/identities/{}",
+        list["items"][0]["id"].as_str().unwrap()
+    );
+    let refused = crate::support::delete_with(&app, &path, &access, &json!({})).await;
+    assert_error(refused, 403, "reauthentication_required").await;
+    let body = json!({"credential": assertion(&app, &access, &mut key).await});
+    let response = crate::support::delete_with(&app, &path, &access, &body).await;
+    assert_eq!(response.status(), 204);
+}
+
 on_both_databases!(
+    a_passkey_re_authenticates_linking_and_unlinking_without_a_password,
     a_new_account_then_a_second_login_and_the_single_use_login_code,
     existing_emails_link_only_for_a_trusted_provider_and_a_verified_account,
     states_redirects_and_requests_that_are_refused,

@@ -78,7 +78,10 @@ impl BcryptThreads {
         let (done, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
-                let _ = done.send(work());
+                // Its request went away while the job waited: no hash for nobody.
+                if !done.is_closed() {
+                    let _ = done.send(work());
+                }
             }))
             .map_err(|_| Fault::internal("the bcrypt threads have stopped"))?;
         answer.await.map_err(Fault::internal)

@@ -3,9 +3,8 @@
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use auth_domain::oauth::{AppRequest, CallbackOutcome, ExchangeOutcome, StartError};
+use auth_domain::oauth::{AppRequest, CallbackOutcome, ExchangeError, ExchangeOutcome, StartError};
 use auth_domain::Principal;
-use uuid::Uuid;
 
 use super::errors::{invalid_redirect, invalid_state, unknown_provider};
 use super::redirect::with_params;
@@ -15,7 +14,8 @@ use super::types::{
 };
 use super::types::{LinkBody, UnlinkBody};
 use super::OAuthApi;
-use crate::auth::{token_pair_response, TokenPairOut};
+use crate::admin::path_id;
+use crate::auth::{logged_in, secret_response, TokenPairOut};
 use crate::client_addr::client_info;
 use crate::error::{
     ApiError, BodyErrors, ErrorBody, NotAnObject, ReauthRequired, Throttled, TooLarge,
@@ -24,7 +24,7 @@ use crate::error::{
 use crate::extract::JsonBody;
 use crate::mfa::types::MfaRequiredOut;
 use crate::ops::metrics_of;
-use crate::reauth::ReauthBody;
+use crate::reauth::ReauthenticatedCaller;
 use crate::{Api, AuthApi};
 
 fn oauth(api: &AuthApi) -> Result<&OAuthApi, ApiError> {
@@ -50,13 +50,6 @@ fn redirect_to(location: &str) -> HttpResponse {
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .finish()
-}
-
-fn secret_json(body: &impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(body)
 }
 
 /// The configured login providers.
@@ -240,14 +233,22 @@ pub async fn token(
     match outcome {
         Ok(ExchangeOutcome::Tokens(login)) => {
             count("exchanged");
-            Ok(token_pair_response(&api.settings, &login.tokens))
+            Ok(logged_in(&api, &req, "login with a provider", &login))
         }
         Ok(ExchangeOutcome::SecondFactorRequired(challenge)) => {
             count("mfa_required");
-            Ok(secret_json(&MfaRequiredOut::from(&challenge)))
+            Ok(secret_response(
+                StatusCode::OK,
+                &MfaRequiredOut::from(&challenge),
+            ))
         }
         Err(error) => {
-            count("invalid_code");
+            match &error {
+                ExchangeError::InvalidCode => count("invalid_code"),
+                ExchangeError::AccountExists | ExchangeError::LoginFailed => count("refused"),
+                // A fault is not an outcome of the login: the errors' own counters have it.
+                ExchangeError::Fault(_) => {}
+            }
             Err(error.into())
         }
     }
@@ -294,17 +295,11 @@ pub async fn identities(
 )]
 pub async fn link(
     api: Api,
-    req: HttpRequest,
-    principal: web::ReqData<Principal>,
     provider: web::Path<String>,
-    body: ReauthBody,
+    caller: ReauthenticatedCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client_info(&req))
-        .await?;
     let oauth = oauth(&api)?;
-    let app = AppBinding::from_body(&body.0)?;
+    let app = AppBinding::from_body(&caller.body.0)?;
     let redirect = oauth
         .allowlist
         .admit(&app.redirect_uri)
@@ -314,13 +309,19 @@ pub async fn link(
         state: app.state,
         code_challenge: app.code_challenge,
     };
-    let ticket = oauth.service.begin_link(&proof, &provider, request).await?;
+    let ticket = oauth
+        .service
+        .begin_link(&caller.proof, &provider, request)
+        .await?;
     let authorize_url = with_params(
         &format!("{}/oauth/{}/authorize", oauth.public_url, provider),
         &[("link", ticket)],
     )
     .ok_or_else(|| ApiError::from(auth_domain::Fault::internal("PUBLIC_URL is not a URL")))?;
-    Ok(secret_json(&AuthorizeUrlOut { authorize_url }))
+    Ok(secret_response(
+        StatusCode::OK,
+        &AuthorizeUrlOut { authorize_url },
+    ))
 }
 
 /// Unlinks one of the caller's identities (re-authentication), unless it is the account's
@@ -340,20 +341,13 @@ pub async fn link(
 pub async fn unlink(
     api: Api,
     req: HttpRequest,
-    principal: web::ReqData<Principal>,
-    id: web::Path<String>,
-    body: ReauthBody,
+    caller: ReauthenticatedCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req);
-    let proof = api
-        .mfa
-        .reauthenticate(&principal, body.password(), &client)
-        .await?;
     let oauth = oauth(&api)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::no_such("identity"))?;
+    let id = path_id(&req, "identity")?;
     oauth
         .service
-        .unlink(&principal, &proof, id, &client)
+        .unlink(&caller.principal, &caller.proof, id, &caller.client)
         .await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }

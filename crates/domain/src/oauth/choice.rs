@@ -64,9 +64,16 @@ pub fn choose_account(
     match by_email {
         None => AccountChoice::CreateAccount,
         Some(user) if !user.is_active => AccountChoice::Refuse(Refusal::LoginFailed),
-        Some(user) if trust_email && user.is_verified && !user.mfa_enabled => {
+        Some(user) if trust_email && may_link_by_email(user) => {
             AccountChoice::LinkAndLogIn(user.id)
         }
         Some(_) => AccountChoice::Refuse(Refusal::AccountExists),
     }
+}
+
+/// Whether an existing account may be linked to a provider's identity by its email alone (a
+/// trusted provider's verified email): its own email verified, and no second factor that the
+/// link would bypass. Checked at the callback and again at the exchange.
+pub(crate) fn may_link_by_email(user: &User) -> bool {
+    user.is_verified && !user.mfa_enabled
 }

@@ -67,7 +67,7 @@ impl OAuthService {
             PendingAction::LinkAndLogIn(user_id) => {
                 let user = self.active_user(user_id).await?;
                 // Re-checked: the account may have changed since the callback.
-                if !user.is_verified || user.mfa_enabled {
+                if !super::choice::may_link_by_email(&user) {
                     return Err(ExchangeError::AccountExists);
                 }
                 let identity = Identity::of(profile, user.id, now);

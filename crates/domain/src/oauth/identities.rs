@@ -6,7 +6,7 @@ use super::service::{AppRequest, StartError};
 use super::{Identity, OAuthService};
 use crate::audit::{self, kind, AuditEvent};
 use crate::error::Fault;
-use crate::mail::{MailIntent, SecurityNotice};
+use crate::mail::SecurityNotice;
 use crate::mfa::Reauthenticated;
 use crate::one_time::TokenDigest;
 use crate::ports::oauth::UnlinkOutcome;
@@ -85,14 +85,8 @@ impl OAuthService {
         id: Uuid,
         client: &ClientInfo,
     ) -> Result<(), UnlinkError> {
-        let user = &principal.user;
-        debug_assert_eq!(proof.user_id(), user.id);
-        match self
-            .ports
-            .identities
-            .unlink_identity(proof.user_id(), id)
-            .await?
-        {
+        let user = crate::mfa::service::owner(principal, proof)?;
+        match self.ports.identities.unlink_identity(user.id, id).await? {
             UnlinkOutcome::NotFound => Err(UnlinkError::NotFound),
             UnlinkOutcome::LastLoginMethod => Err(UnlinkError::LastLoginMethod),
             UnlinkOutcome::Removed(identity) => {
@@ -119,22 +113,7 @@ impl OAuthService {
     }
 
     async fn notify(&self, user: &User, notice: SecurityNotice) {
-        let intent = MailIntent::SecurityNotice {
-            user_id: user.id,
-            email: user.email.clone(),
-            notice,
-        };
-        if let Err(fault) = self
-            .ports
-            .outbox
-            .enqueue(&intent, self.ports.clock.now())
-            .await
-        {
-            log::warn!(
-                "could not queue the {} notice for user {}: {fault}",
-                notice.kind(),
-                user.id
-            );
-        }
+        let now = self.ports.clock.now();
+        crate::notices::queue_notice(self.ports.outbox.as_ref(), now, user, notice).await;
     }
 }

@@ -79,23 +79,22 @@ impl Database {
 
     pub(super) async fn count_users(&self, search: Option<SearchPrefix>) -> Result<u64, Fault> {
         self.run(move |conn| {
-            let total: i64 = match &search {
-                None => user_count::table
-                    .select(user_count::n)
-                    .first::<i64>(conn)
-                    .optional()?
-                    .unwrap_or_default(),
+            Ok(match &search {
+                None => count(
+                    user_count::table
+                        .select(user_count::n)
+                        .first::<i64>(conn)
+                        .optional()?
+                        .unwrap_or_default(),
+                ),
                 // No further than one beyond the limit: the ids of the matches, without
                 // an order, stop there (a count(*) would visit every match).
                 Some(search) => users_query(Some(search))
                     .select(users::id)
                     .limit(SEARCH_COUNT_READ)
                     .load::<String>(conn)?
-                    .len()
-                    .try_into()
-                    .unwrap_or(i64::MAX),
-            };
-            Ok(count(total))
+                    .len() as u64,
+            })
         })
         .await
         .map_err(Fault::from)

@@ -24,6 +24,10 @@ use super::{name_claim, ProviderSettings};
 /// How long a discovery document is used before it is fetched again (the old one is kept
 /// when that fails).
 const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// After a failed re-discovery the stale document serves this long before the next attempt:
+/// every login waiting in turn on a provider that is down (one HTTP timeout each) would
+/// otherwise stall them all.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
 /// An unknown `kid` re-fetches the JWKS at most this often (a forged token cannot make the
 /// server hammer the provider).
 const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(10);
@@ -100,9 +104,12 @@ impl OpenIdProvider {
             }
             Err(error) => {
                 let message = format!("discovery of {} failed: {error}", self.issuer.as_str());
-                match cache.as_ref() {
+                match cache.as_mut() {
                     Some(stale) => {
                         log::warn!("{message}; the cached document is used");
+                        let wait = METADATA_TTL.saturating_sub(RETRY_AFTER_FAILURE);
+                        stale.fetched_at =
+                            Instant::now().checked_sub(wait).unwrap_or(stale.fetched_at);
                         Ok(stale.metadata.clone())
                     }
                     None => Err(ProviderError::Unavailable(message)),
