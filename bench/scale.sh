@@ -94,22 +94,22 @@ generate() { # generate URL USERS: the data, in SQL
 -- Users: registration one second apart, the seed user's password hash (cost 4).
 INSERT INTO users (id, email, username, username_key, role, is_active, is_verified, is_staff,
                    is_superuser, password_hash, date_joined)
-SELECT md5('u' || i)::uuid::text, 'user' || i || '@scale.example', 'user' || i, 'user' || i,
+SELECT md5('u' || i)::uuid, 'user' || i || '@scale.example', 'user' || i, 'user' || i,
        'user', TRUE, FALSE, FALSE, FALSE, :'hash', TIMESTAMP '2020-01-01' + i * INTERVAL '1 second'
 FROM generate_series(1, :n) AS i;
 -- Bulk rows need no trigger or foreign-key check (the counter is kept by the users insert).
 SET session_replication_role = replica;
 -- Sessions: two expired per user (distinct expiries in the past), one live.
 INSERT INTO sessions (id, user_id, refresh_jti, created_at, last_used_at, expires_at)
-SELECT md5('s' || i)::uuid::text, md5('u' || (1 + i % :n))::uuid::text, md5('j' || i)::uuid::text,
+SELECT md5('s' || i)::uuid, md5('u' || (1 + i % :n))::uuid, md5('j' || i)::uuid,
        TIMESTAMP '2021-01-01' + i * INTERVAL '1 second', TIMESTAMP '2021-01-01' + i * INTERVAL '1 second',
        CASE WHEN i <= 2 * :n THEN TIMESTAMP '2022-01-01' + i * INTERVAL '1 second'
             ELSE (now() AT TIME ZONE 'UTC') + INTERVAL '20 days' + i * INTERVAL '1 millisecond' END
 FROM generate_series(1, 3 * :n) AS i;
 -- Audit: five events per user, and 10,000 more about user 42 (the audit page measured).
 INSERT INTO audit_events (id, at, event, user_id, client_addr)
-SELECT md5('a' || i)::uuid::text, TIMESTAMP '2022-01-01' + i * INTERVAL '1 second',
-       'login_succeeded', md5('u' || CASE WHEN i > 5 * :n THEN 42 ELSE 1 + i % :n END)::uuid::text,
+SELECT md5('a' || i)::uuid, TIMESTAMP '2022-01-01' + i * INTERVAL '1 second',
+       'login_succeeded', md5('u' || CASE WHEN i > 5 * :n THEN 42 ELSE 1 + i % :n END)::uuid,
        '127.0.0.1'
 FROM generate_series(1, 5 * :n + 10000) AS i;
 SET session_replication_role = origin;

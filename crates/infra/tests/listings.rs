@@ -236,6 +236,18 @@ async fn the_user_count_follows_every_write_path(db: TestDatabase) {
     assert_eq!(store.count(None).await.unwrap(), 1);
 }
 
+/// SQL for a UUID made of `kind` (a hex digit) and the generated series' `i`.
+fn series_uuid(db: &TestDatabase, kind: char) -> String {
+    match db.url.backend {
+        Backend::Postgres => {
+            format!("('00000000-0000-4000-8{kind}00-' || lpad(i::text, 12, '0'))::uuid")
+        }
+        Backend::Sqlite => {
+            format!("'00000000-0000-4000-8{kind}00-' || substr('000000000000' || i, -12)")
+        }
+    }
+}
+
 async fn a_search_counts_no_further_than_one_beyond_the_limit(db: TestDatabase) {
     let store = connect(&db);
     // 1,500 users `many…@` (usernames `m…`), by SQL, and 3 `few…`.
@@ -248,9 +260,9 @@ async fn a_search_counts_no_further_than_one_beyond_the_limit(db: TestDatabase) 
         &format!(
             "INSERT INTO users (id, email, username, username_key, role, is_active, \
              is_verified, is_staff, is_superuser, password_hash, date_joined) WITH RECURSIVE \
-             n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) SELECT 'many-' || \
-             i, 'many' || i || '@example.com', 'm' || i, 'm' || i, 'user', TRUE, FALSE, FALSE, \
-             FALSE, 'h', {joined} FROM n"
+             n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) SELECT {many}, 'many' || i || '@example.com', 'm' || i, 'm' || i, 'user', TRUE, FALSE, FALSE, \
+             FALSE, 'h', {joined} FROM n",
+            many = series_uuid(&db, 'a'),
         ),
     );
     for i in 0..3 {
@@ -276,7 +288,7 @@ async fn a_search_counts_no_further_than_one_beyond_the_limit(db: TestDatabase) 
     // emails many7, many70–79, many700–799, and now user 7's username too.
     sql(
         &db,
-        "UPDATE users SET username = 'many7x', username_key = 'many7x' WHERE id = 'many-7'",
+        "UPDATE users SET username = 'many7x', username_key = 'many7x' WHERE email = 'many7@example.com'",
     );
     assert_eq!(count("many7").await, 1 + 10 + 100);
     assert_eq!(count("few").await, 3);
@@ -369,7 +381,9 @@ async fn prune_deletes_thousands_in_batches_and_spares_the_live(db: TestDatabase
         &format!(
             "INSERT INTO sessions (id, user_id, refresh_jti, created_at, last_used_at, \
              expires_at) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
-             WHERE i < 2500) SELECT 'expired-' || i, '{id}', 'j', {old}, {old}, {older} FROM n"
+             WHERE i < 2500) SELECT {expired}, '{id}', {jti}, {old}, {old}, {older} FROM n",
+            expired = series_uuid(&db, 'b'),
+            jti = series_uuid(&db, 'c'),
         ),
     );
     let revoked_at = match db.url.backend {
@@ -381,8 +395,10 @@ async fn prune_deletes_thousands_in_batches_and_spares_the_live(db: TestDatabase
         &format!(
             "INSERT INTO sessions (id, user_id, refresh_jti, created_at, last_used_at, \
              expires_at, revoked_at) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 \
-             FROM n WHERE i < 1200) SELECT 'revoked-' || i, '{id}', 'j', {then}, {then}, {far}, \
-             {revoked_at} FROM n"
+             FROM n WHERE i < 1200) SELECT {revoked}, '{id}', {jti}, {then}, {then}, {far}, \
+             {revoked_at} FROM n",
+            revoked = series_uuid(&db, 'd'),
+            jti = series_uuid(&db, 'e'),
         ),
     );
 

@@ -11,21 +11,21 @@ use auth_domain::session::ClientInfo;
 use auth_domain::{Fault, SessionId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::rows::{naive, utc};
 use super::schema::audit_events;
 use super::Database;
+use crate::db::id::DbId;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
 pub(super) struct AuditRow {
-    pub(super) id: String,
+    pub(super) id: DbId,
     pub(super) at: NaiveDateTime,
     event: String,
-    user_id: Option<String>,
-    actor_id: Option<String>,
-    session_id: Option<String>,
+    user_id: Option<DbId>,
+    actor_id: Option<DbId>,
+    session_id: Option<DbId>,
     client_addr: Option<String>,
     user_agent: Option<String>,
     detail: Option<String>,
@@ -33,11 +33,6 @@ pub(super) struct AuditRow {
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> Fault {
     Fault::internal(format!("stored audit event {what} is invalid: {error}"))
-}
-
-fn parse_uuid(what: &str, raw: Option<String>) -> Result<Option<Uuid>, Fault> {
-    raw.map(|raw| Uuid::parse_str(&raw).map_err(|e| corrupt(what, e)))
-        .transpose()
 }
 
 impl TryFrom<&AuditEvent> for AuditRow {
@@ -50,12 +45,12 @@ impl TryFrom<&AuditEvent> for AuditRow {
             Some(serde_json::to_string(&event.detail).map_err(Fault::internal)?)
         };
         Ok(Self {
-            id: event.id.to_string(),
+            id: DbId::from(event.id),
             at: naive(event.at),
             event: event.kind.clone(),
-            user_id: event.user_id.map(|id| id.to_string()),
-            actor_id: event.actor_id.map(|id| id.to_string()),
-            session_id: event.session_id.map(|id| id.to_string()),
+            user_id: event.user_id.map(DbId::from),
+            actor_id: event.actor_id.map(DbId::from),
+            session_id: event.session_id.map(DbId::from),
             client_addr: event.client.address.clone(),
             user_agent: event.client.user_agent.clone(),
             detail,
@@ -72,12 +67,12 @@ impl TryFrom<AuditRow> for AuditEvent {
             Some(json) => serde_json::from_str(&json).map_err(|e| corrupt("detail", e))?,
         };
         Ok(AuditEvent {
-            id: Uuid::parse_str(&row.id).map_err(|e| corrupt("id", e))?,
+            id: row.id.0,
             at: utc(row.at),
             kind: row.event,
-            user_id: parse_uuid("user id", row.user_id)?.map(UserId),
-            actor_id: parse_uuid("actor id", row.actor_id)?.map(UserId),
-            session_id: parse_uuid("session id", row.session_id)?.map(SessionId),
+            user_id: row.user_id.map(UserId::from),
+            actor_id: row.actor_id.map(UserId::from),
+            session_id: row.session_id.map(SessionId::from),
             client: ClientInfo {
                 user_agent: row.user_agent,
                 address: row.client_addr,

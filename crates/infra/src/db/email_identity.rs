@@ -8,13 +8,14 @@ use auth_domain::Email;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
+use super::id::DbId;
 use super::schema::users;
 use super::AnyConnection;
 
 #[derive(QueryableByName)]
 struct Candidate {
-    #[diesel(sql_type = Text)]
-    id: String,
+    #[diesel(sql_type = super::schema::sql_types::Id)]
+    id: DbId,
     #[diesel(sql_type = Text)]
     email: String,
 }
@@ -36,7 +37,7 @@ pub(super) fn normalise_stored_emails(conn: &mut AnyConnection) -> QueryResult<u
         if normalised == candidate.email {
             continue;
         }
-        let holder: Option<String> = users::table
+        let holder: Option<DbId> = users::table
             .filter(users::email.eq(&normalised))
             .select(users::id)
             .first(conn)

@@ -16,12 +16,13 @@ use uuid::Uuid;
 use super::rows::{naive, utc, UserRow};
 use super::schema::{external_identities, users};
 use super::{AnyConnection, Database, StoreError};
+use crate::db::id::DbId;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = external_identities)]
 struct IdentityRow {
-    id: String,
-    user_id: String,
+    id: DbId,
+    user_id: DbId,
     provider: String,
     subject: String,
     email: Option<String>,
@@ -31,8 +32,8 @@ struct IdentityRow {
 impl From<&Identity> for IdentityRow {
     fn from(identity: &Identity) -> Self {
         Self {
-            id: identity.id.to_string(),
-            user_id: identity.user_id.to_string(),
+            id: DbId::from(identity.id),
+            user_id: DbId::from(identity.user_id),
             provider: identity.provider.clone(),
             subject: identity.subject.clone(),
             email: identity.email.clone(),
@@ -45,12 +46,9 @@ impl TryFrom<IdentityRow> for Identity {
     type Error = Fault;
 
     fn try_from(row: IdentityRow) -> Result<Self, Fault> {
-        let uuid = |raw: &str| {
-            Uuid::parse_str(raw).map_err(|_| Fault::internal("stored identity id is invalid"))
-        };
         Ok(Self {
-            id: uuid(&row.id)?,
-            user_id: UserId(uuid(&row.user_id)?),
+            id: row.id.0,
+            user_id: row.user_id.into(),
             provider: row.provider,
             subject: row.subject,
             email: row.email,
@@ -67,7 +65,7 @@ fn identity_taken(error: &StoreError) -> bool {
 }
 
 /// The account's ways to log in, in `conn`'s transaction.
-fn login_methods(conn: &mut AnyConnection, user_id: &str) -> Result<LoginMethods, QueryError> {
+fn login_methods(conn: &mut AnyConnection, user_id: &DbId) -> Result<LoginMethods, QueryError> {
     let hash: Option<String> = users::table
         .find(user_id)
         .select(users::password_hash)
@@ -115,7 +113,7 @@ impl IdentityRepository for Database {
     }
 
     async fn list_identities(&self, user_id: UserId) -> Result<Vec<Identity>, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         self.run(move |conn| {
             let rows = external_identities::table
                 .filter(external_identities::user_id.eq(user_id))
@@ -180,7 +178,7 @@ impl IdentityRepository for Database {
     }
 
     async fn unlink_identity(&self, user_id: UserId, id: Uuid) -> Result<UnlinkOutcome, Fault> {
-        let (user_id, id) = (user_id.to_string(), id.to_string());
+        let (user_id, id) = (DbId::from(user_id), DbId::from(id));
         self.run(move |conn| {
             let outcome = conn.transaction::<_, Unlink, _>(|conn| {
                 // The removals of an account's ways to log in take turns. PostgreSQL: the
@@ -189,7 +187,7 @@ impl IdentityRepository for Database {
                 match conn {
                     AnyConnection::Postgresql(pg) => {
                         diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-                            .bind::<diesel::sql_types::Text, _>(&user_id)
+                            .bind::<super::schema::sql_types::Id, _>(user_id)
                             .execute(pg)?;
                     }
                     AnyConnection::Sqlite(_) => {

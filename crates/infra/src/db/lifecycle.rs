@@ -13,6 +13,7 @@ use super::rows::{naive, SessionRow, UserRow};
 use super::schema::{one_time_tokens, sessions, users};
 use super::sessions::revoke_all_of;
 use super::{AnyConnection, Database, StoreError};
+use crate::db::id::DbId;
 
 /// Only the fields present are written; `Some(None)` writes NULL.
 #[derive(AsChangeset)]
@@ -95,7 +96,7 @@ impl From<Fault> for TxError {
     }
 }
 
-fn load_user(conn: &mut AnyConnection, id: &str) -> Result<Option<User>, StoreError> {
+fn load_user(conn: &mut AnyConnection, id: &DbId) -> Result<Option<User>, StoreError> {
     let row = users::table
         .find(id)
         .select(UserRow::as_select())
@@ -130,7 +131,7 @@ impl Database {
         id: UserId,
         change: &ProfileChange,
     ) -> Result<Option<User>, UpdateProfileError> {
-        let id = id.to_string();
+        let id = DbId::from(id);
         let empty = change.is_empty();
         let changeset = ProfileChangeset::from(change);
         let outcome = self
@@ -170,8 +171,8 @@ impl Database {
         now: DateTime<Utc>,
         fresh: Option<Session>,
     ) -> Result<Option<u64>, Fault> {
-        let (id, hash, now) = (id.to_string(), hash.as_str().to_owned(), naive(now));
-        let caller = caller.to_string();
+        let (id, hash, now) = (DbId::from(id), hash.as_str().to_owned(), naive(now));
+        let caller = DbId::from(caller);
         let fresh = fresh.as_ref().map(SessionRow::from);
         let outcome = self
             .run(move |conn| {
@@ -223,7 +224,7 @@ impl Database {
         keep_an_administrator: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<User>, AdministerError> {
-        let (id, now) = (id.to_string(), naive(now));
+        let (id, now) = (DbId::from(id), naive(now));
         let empty = change.is_empty();
         let deactivates = change.is_active == Some(false);
         let changeset = PrivilegeChangeset::from(change);
@@ -272,7 +273,7 @@ impl Database {
         id: UserId,
         keep_an_administrator: bool,
     ) -> Result<bool, AdministerError> {
-        let id = id.to_string();
+        let id = DbId::from(id);
         let outcome = self
             .run(move |conn| {
                 Ok(conn.transaction::<_, TxError, _>(|conn| {

@@ -12,6 +12,7 @@ use super::audit::AuditRow;
 use super::rows::{naive, UserRow};
 use super::schema::{audit_events, user_count, users};
 use super::{AnyConnection, Database, MultiBackend, StoreError};
+use crate::db::id::DbId;
 
 type UserQuery<'a> = users::BoxedQuery<'a, MultiBackend>;
 
@@ -61,7 +62,7 @@ impl Database {
             match start {
                 Start::Offset(offset) => query = query.offset(i64::from(offset)),
                 Start::After(at, id) => {
-                    let (at, id) = (naive(at), id.to_string());
+                    let (at, id) = (naive(at), DbId::from(id));
                     // `date_joined >= at` bounds the index range; the rest breaks the ties.
                     query = query
                         .filter(users::date_joined.ge(at))
@@ -92,7 +93,7 @@ impl Database {
                 Some(search) => users_query(Some(search))
                     .select(users::id)
                     .limit(SEARCH_COUNT_READ)
-                    .load::<String>(conn)?
+                    .load::<DbId>(conn)?
                     .len() as u64,
             })
         })
@@ -106,12 +107,12 @@ impl Database {
         start: Start,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         self.run(move |conn| {
             let rows = match start {
                 Start::Offset(offset) => audit_by_offset(conn, &user_id, offset, limit)?,
                 Start::After(at, id) => {
-                    audit_after(conn, &user_id, naive(at), &id.to_string(), limit)?
+                    audit_after(conn, &user_id, naive(at), &DbId::from(id), limit)?
                 }
             };
             rows.into_iter()
@@ -123,12 +124,12 @@ impl Database {
     }
 
     pub(super) async fn count_audit_trail(&self, user_id: UserId) -> Result<u64, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         self.run(move |conn| {
             let total: i64 = audit_events::table
                 .filter(
                     audit_events::user_id
-                        .eq(user_id.clone())
+                        .eq(user_id)
                         .or(audit_events::actor_id.eq(user_id)),
                 )
                 .count()
@@ -143,7 +144,7 @@ impl Database {
 /// Offset paging (kept for compatibility): one query, whose cost grows with the offset.
 fn audit_by_offset(
     conn: &mut AnyConnection,
-    user_id: &str,
+    user_id: &DbId,
     offset: u32,
     limit: u32,
 ) -> Result<Vec<AuditRow>, StoreError> {
@@ -165,20 +166,18 @@ fn audit_by_offset(
 /// OR over both columns would have to sort every event of the user on every page.
 fn audit_after(
     conn: &mut AnyConnection,
-    user_id: &str,
+    user_id: &DbId,
     at: NaiveDateTime,
-    id: &str,
+    id: &DbId,
     limit: u32,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    let older = audit_events::at.le(at).and(
-        audit_events::at
-            .lt(at)
-            .or(audit_events::id.lt(id.to_owned())),
-    );
+    let older = audit_events::at
+        .le(at)
+        .and(audit_events::at.lt(at).or(audit_events::id.lt(*id)));
     let newest_first = (audit_events::at.desc(), audit_events::id.desc());
     let as_subject = audit_events::table
         .filter(audit_events::user_id.eq(user_id))
-        .filter(older.clone())
+        .filter(older)
         .order(newest_first)
         .limit(i64::from(limit))
         .select(AuditRow::as_select())

@@ -6,6 +6,7 @@ mod connection;
 mod email_identity;
 mod error;
 // Issue "Social login": linked identities, started authorizations and login codes.
+pub(crate) mod id;
 mod identities;
 mod lifecycle;
 mod listings;

@@ -9,12 +9,14 @@ use auth_domain::ports::oauth::OAuthFlowStore;
 use auth_domain::{Email, Fault, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::rows::{columns_of, naive, utc};
 use super::Database;
+use crate::db::id::DbId;
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::schema::sql_types::Id;
     oauth_states (state_digest) {
         state_digest -> Text,
         provider -> Text,
@@ -23,13 +25,15 @@ diesel::table! {
         redirect_uri -> Text,
         app_state -> Text,
         app_code_challenge -> Text,
-        link_user_id -> Nullable<Text>,
+        link_user_id -> Nullable<Id>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::schema::sql_types::Id;
     oauth_login_codes (code_digest) {
         code_digest -> Text,
         app_code_challenge -> Text,
@@ -40,7 +44,7 @@ diesel::table! {
         given_name -> Nullable<Text>,
         family_name -> Nullable<Text>,
         action -> Text,
-        user_id -> Nullable<Text>,
+        user_id -> Nullable<Id>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
     }
@@ -56,7 +60,7 @@ struct StateRow {
     redirect_uri: String,
     app_state: String,
     app_code_challenge: String,
-    link_user_id: Option<String>,
+    link_user_id: Option<DbId>,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
 }
@@ -73,15 +77,9 @@ struct LoginRow {
     given_name: Option<String>,
     family_name: Option<String>,
     action: String,
-    user_id: Option<String>,
+    user_id: Option<DbId>,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
-}
-
-fn user_id(raw: &str) -> Result<UserId, Fault> {
-    Uuid::parse_str(raw)
-        .map(UserId)
-        .map_err(|_| Fault::internal("stored social-login user id is invalid"))
 }
 
 impl From<&PendingAuthorization> for StateRow {
@@ -94,7 +92,7 @@ impl From<&PendingAuthorization> for StateRow {
             redirect_uri: p.redirect_uri.clone(),
             app_state: p.app_state.clone(),
             app_code_challenge: p.app_code_challenge.clone(),
-            link_user_id: p.link_user.map(|id| id.to_string()),
+            link_user_id: p.link_user.map(DbId::from),
             created_at: naive(p.created_at),
             expires_at: naive(p.expires_at),
         }
@@ -113,7 +111,7 @@ impl TryFrom<StateRow> for PendingAuthorization {
             redirect_uri: row.redirect_uri,
             app_state: row.app_state,
             app_code_challenge: row.app_code_challenge,
-            link_user: row.link_user_id.as_deref().map(user_id).transpose()?,
+            link_user: row.link_user_id.map(UserId::from),
             created_at: utc(row.created_at),
             expires_at: utc(row.expires_at),
         })
@@ -137,7 +135,7 @@ impl From<&PendingLogin> for LoginRow {
             given_name: p.profile.given_name.clone(),
             family_name: p.profile.family_name.clone(),
             action: action.to_owned(),
-            user_id: user.map(|id| id.to_string()),
+            user_id: user.map(DbId::from),
             created_at: naive(p.created_at),
             expires_at: naive(p.expires_at),
         }
@@ -150,9 +148,8 @@ impl TryFrom<LoginRow> for PendingLogin {
     fn try_from(row: LoginRow) -> Result<Self, Fault> {
         let user = || {
             row.user_id
-                .as_deref()
+                .map(UserId::from)
                 .ok_or_else(|| Fault::internal("stored social login lacks its user"))
-                .and_then(user_id)
         };
         let action = match row.action.as_str() {
             "log_in" => PendingAction::LogIn(user()?),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::rows::naive;
 use super::schema::mail_outbox;
 use super::Database;
+use crate::db::id::DbId;
 
 /// The longest last error kept (log lines from mail servers can be long).
 const MAX_ERROR_CHARS: usize = 1_000;
@@ -20,10 +21,10 @@ const MAX_ERROR_CHARS: usize = 1_000;
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = mail_outbox)]
 struct OutboxRow {
-    id: String,
+    id: DbId,
     kind: String,
     recipient: String,
-    user_id: Option<String>,
+    user_id: Option<DbId>,
     created_at: NaiveDateTime,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
@@ -36,11 +37,13 @@ impl OutboxRow {
     fn new(intent: &MailIntent, now: NaiveDateTime) -> Self {
         let (recipient, user_id) = match intent {
             MailIntent::PasswordReset { email } => (email, None),
-            MailIntent::VerifyEmail { user_id, email } => (email, Some(user_id.to_string())),
-            MailIntent::SecurityNotice { user_id, email, .. } => (email, Some(user_id.to_string())),
+            MailIntent::VerifyEmail { user_id, email } => (email, Some(DbId::from(*user_id))),
+            MailIntent::SecurityNotice { user_id, email, .. } => {
+                (email, Some(DbId::from(*user_id)))
+            }
         };
         Self {
-            id: Uuid::now_v7().to_string(),
+            id: DbId(Uuid::now_v7()),
             kind: intent.kind().to_owned(),
             recipient: recipient.as_str().to_owned(),
             user_id,
@@ -59,12 +62,12 @@ impl OutboxRow {
         match (self.kind.as_str(), &self.user_id) {
             ("password_reset", _) => Ok(MailIntent::PasswordReset { email }),
             ("verify_email", Some(user_id)) => Ok(MailIntent::VerifyEmail {
-                user_id: UserId(Uuid::parse_str(user_id).map_err(|_| corrupt("user id"))?),
+                user_id: UserId::from(*user_id),
                 email,
             }),
             (kind, Some(user_id)) if SecurityNotice::from_kind(kind).is_some() => {
                 Ok(MailIntent::SecurityNotice {
-                    user_id: UserId(Uuid::parse_str(user_id).map_err(|_| corrupt("user id"))?),
+                    user_id: UserId::from(*user_id),
                     email,
                     notice: SecurityNotice::from_kind(kind).ok_or_else(|| corrupt("kind"))?,
                 })
@@ -76,10 +79,6 @@ impl OutboxRow {
 
 fn truncated(error: &str) -> String {
     error.chars().take(MAX_ERROR_CHARS).collect()
-}
-
-fn parse_id(id: &str) -> Result<Uuid, Fault> {
-    Uuid::parse_str(id).map_err(|_| Fault::internal("stored outbox id is invalid"))
 }
 
 #[async_trait]
@@ -150,7 +149,7 @@ impl MailOutbox for Database {
             .into_iter()
             .map(|row| {
                 Ok(QueuedMail {
-                    id: parse_id(&row.id)?,
+                    id: row.id.0,
                     intent: row.intent()?,
                     attempts: u32::try_from(row.attempts + 1).unwrap_or(u32::MAX),
                 })
@@ -159,7 +158,7 @@ impl MailOutbox for Database {
     }
 
     async fn finish(&self, id: Uuid) -> Result<(), Fault> {
-        let id = id.to_string();
+        let id = DbId::from(id);
         self.run(move |conn| {
             diesel::delete(mail_outbox::table.find(id)).execute(conn)?;
             Ok(())
@@ -174,7 +173,7 @@ impl MailOutbox for Database {
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), Fault> {
-        let (id, at, error) = (id.to_string(), naive(next_attempt_at), truncated(error));
+        let (id, at, error) = (DbId::from(id), naive(next_attempt_at), truncated(error));
         self.run(move |conn| {
             diesel::update(mail_outbox::table.find(id))
                 .set((
@@ -190,7 +189,7 @@ impl MailOutbox for Database {
     }
 
     async fn give_up(&self, id: Uuid, now: DateTime<Utc>, error: &str) -> Result<(), Fault> {
-        let (id, now, error) = (id.to_string(), naive(now), truncated(error));
+        let (id, now, error) = (DbId::from(id), naive(now), truncated(error));
         self.run(move |conn| {
             diesel::update(mail_outbox::table.find(id))
                 .set((

@@ -2,13 +2,11 @@
 
 use auth_domain::session::ClientInfo;
 use auth_domain::Amr;
-use auth_domain::{
-    Email, Fault, PasswordHash, PersonName, Role, Session, SessionId, User, UserId, Username,
-};
+use auth_domain::{Email, Fault, PasswordHash, PersonName, Role, Session, User, Username};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
+use super::id::DbId;
 use super::schema::{sessions, users};
 
 /// The columns of row type `R`, in the order of its fields, for a `RETURNING` clause
@@ -20,7 +18,7 @@ pub(super) fn columns_of<R: Selectable<diesel::pg::Pg>>() -> R::SelectExpression
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: String,
+    pub id: DbId,
     pub email: String,
     pub username: Option<String>,
     pub username_key: Option<String>,
@@ -42,9 +40,9 @@ pub struct UserRow {
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
-    pub id: String,
-    pub user_id: String,
-    pub refresh_jti: String,
+    pub id: DbId,
+    pub user_id: DbId,
+    pub refresh_jti: DbId,
     pub created_at: NaiveDateTime,
     pub last_used_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -57,10 +55,6 @@ pub struct SessionRow {
 /// A stored value that does not parse means the database holds something no adapter wrote.
 fn corrupt(what: &str, error: impl std::fmt::Display) -> Fault {
     Fault::internal(format!("stored {what} is invalid: {error}"))
-}
-
-fn uuid(what: &str, raw: &str) -> Result<Uuid, Fault> {
-    Uuid::parse_str(raw).map_err(|e| corrupt(what, e))
 }
 
 pub fn utc(naive: NaiveDateTime) -> DateTime<Utc> {
@@ -83,7 +77,7 @@ fn optional<T>(
 impl From<&User> for UserRow {
     fn from(user: &User) -> Self {
         Self {
-            id: user.id.to_string(),
+            id: user.id.into(),
             email: user.email.as_str().to_owned(),
             username: user.username.as_ref().map(|u| u.as_str().to_owned()),
             username_key: user.username.as_ref().map(Username::key),
@@ -109,7 +103,7 @@ impl TryFrom<UserRow> for User {
 
     fn try_from(row: UserRow) -> Result<Self, Fault> {
         Ok(User {
-            id: UserId(uuid("user id", &row.id)?),
+            id: row.id.into(),
             email: Email::from_stored(row.email),
             username: optional(row.username, "username", Username::parse)?,
             first_name: optional(row.first_name, "first name", PersonName::parse)?,
@@ -132,9 +126,9 @@ impl TryFrom<UserRow> for User {
 impl From<&Session> for SessionRow {
     fn from(session: &Session) -> Self {
         Self {
-            id: session.id.to_string(),
-            user_id: session.user_id.to_string(),
-            refresh_jti: session.refresh_jti.to_string(),
+            id: session.id.into(),
+            user_id: session.user_id.into(),
+            refresh_jti: session.refresh_jti.into(),
             created_at: naive(session.created_at),
             last_used_at: naive(session.last_used_at),
             expires_at: naive(session.expires_at),
@@ -151,9 +145,9 @@ impl TryFrom<SessionRow> for Session {
 
     fn try_from(row: SessionRow) -> Result<Self, Fault> {
         Ok(Session {
-            id: SessionId(uuid("session id", &row.id)?),
-            user_id: UserId(uuid("session user id", &row.user_id)?),
-            refresh_jti: uuid("refresh token id", &row.refresh_jti)?,
+            id: row.id.into(),
+            user_id: row.user_id.into(),
+            refresh_jti: row.refresh_jti.0,
             created_at: utc(row.created_at),
             last_used_at: utc(row.last_used_at),
             expires_at: utc(row.expires_at),

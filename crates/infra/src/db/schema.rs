@@ -1,9 +1,23 @@
-// One schema for both backends: ids are UUID strings and times are UTC `TIMESTAMP`s, the
-// types PostgreSQL and SQLite share. The SQL of each backend is in migrations/<backend>/.
+// One schema for both backends: ids are UUIDs (PostgreSQL's native `uuid`, SQLite's TEXT: see
+// `sql_types::Id`) and times are UTC `TIMESTAMP`s. The SQL of each backend is in
+// migrations/<backend>/.
+
+pub mod sql_types {
+    /// A UUID: `uuid` on PostgreSQL, its hyphenated text on SQLite. Bound and read as the
+    /// hyphenated text (`String`) on both (the conversions are in `db/id.rs`).
+    #[derive(
+        Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
+    )]
+    #[diesel(postgres_type(oid = 2950, array_oid = 2951))]
+    #[diesel(sqlite_type(name = "Text"))]
+    pub struct Id;
+}
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     users (id) {
-        id -> Text,
+        id -> Id,
         email -> Text,
         username -> Nullable<Text>,
         /// The username lower-cased: what uniqueness is enforced on.
@@ -25,10 +39,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     sessions (id) {
-        id -> Text,
-        user_id -> Text,
-        refresh_jti -> Text,
+        id -> Id,
+        user_id -> Id,
+        refresh_jti -> Id,
         created_at -> Timestamp,
         last_used_at -> Timestamp,
         expires_at -> Timestamp,
@@ -44,15 +60,17 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions);
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     /// Append-only (triggers refuse UPDATE and DELETE). No foreign keys: a deleted user's
     /// events stay.
     audit_events (id) {
-        id -> Text,
+        id -> Id,
         at -> Timestamp,
         event -> Text,
-        user_id -> Nullable<Text>,
-        actor_id -> Nullable<Text>,
-        session_id -> Nullable<Text>,
+        user_id -> Nullable<Id>,
+        actor_id -> Nullable<Id>,
+        session_id -> Nullable<Id>,
         client_addr -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         /// A JSON object of strings, or NULL.
@@ -79,10 +97,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     one_time_tokens (digest) {
         digest -> Text,
         kind -> Text,
-        user_id -> Text,
+        user_id -> Id,
         email -> Text,
         password_fingerprint -> Nullable<Text>,
         created_at -> Timestamp,
@@ -92,11 +112,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     mail_outbox (id) {
-        id -> Text,
+        id -> Id,
         kind -> Text,
         recipient -> Text,
-        user_id -> Nullable<Text>,
+        user_id -> Nullable<Id>,
         created_at -> Timestamp,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
@@ -109,9 +131,11 @@ diesel::table! {
 // Issue "Two-factor authentication".
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     /// AES-256-GCM sealed; nonce and ciphertext base64.
     totp_secrets (user_id) {
-        user_id -> Text,
+        user_id -> Id,
         key_id -> Text,
         nonce -> Text,
         ciphertext -> Text,
@@ -122,8 +146,10 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     recovery_codes (user_id, digest) {
-        user_id -> Text,
+        user_id -> Id,
         digest -> Text,
         key_id -> Text,
         created_at -> Timestamp,
@@ -132,9 +158,11 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     mfa_challenges (digest) {
         digest -> Text,
-        user_id -> Text,
+        user_id -> Id,
         first_factor -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
@@ -162,10 +190,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     /// WebAuthn credentials (issue "Passkeys"); `credential_id` is base64url, unique.
     passkeys (id) {
-        id -> Text,
-        user_id -> Text,
+        id -> Id,
+        user_id -> Id,
         credential_id -> Text,
         name -> Text,
         /// The relying-party library's JSON of the public key and its flags.
@@ -179,11 +209,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     /// Passkey ceremonies under way: the relying party's state, taken once.
     passkey_ceremonies (ceremony_key) {
         ceremony_key -> Text,
         kind -> Text,
-        user_id -> Nullable<Text>,
+        user_id -> Nullable<Id>,
         state -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
@@ -191,9 +223,11 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Id;
     external_identities (id) {
-        id -> Text,
-        user_id -> Text,
+        id -> Id,
+        user_id -> Id,
         provider -> Text,
         subject -> Text,
         email -> Nullable<Text>,

@@ -9,6 +9,7 @@ use super::principal_cache::Lookup;
 use super::rows::{naive, SessionRow, UserRow};
 use super::schema::{sessions, users};
 use super::{Database, StoreError};
+use crate::db::id::DbId;
 
 #[async_trait]
 impl SessionRepository for Database {
@@ -69,7 +70,7 @@ impl SessionRepository for Database {
 
     async fn revoke_all_for_user(&self, user_id: UserId, now: DateTime<Utc>) -> Result<u64, Fault> {
         let user = user_id;
-        let (user_id, now) = (user_id.to_string(), naive(now));
+        let (user_id, now) = (DbId::from(user_id), naive(now));
         let outcome = self
             .run(move |conn| revoke_all_of(conn, &user_id, now))
             .await;
@@ -106,7 +107,7 @@ impl SessionRepository for Database {
 /// The queries behind [`SessionRepository`]; the trait's methods add the session cache.
 impl Database {
     async fn read_with_user(&self, id: SessionId) -> Result<Option<(Session, User)>, Fault> {
-        let id = id.to_string();
+        let id = DbId::from(id);
         self.run(move |conn| {
             let found = sessions::table
                 .inner_join(users::table)
@@ -131,9 +132,9 @@ impl Database {
         now: DateTime<Utc>,
     ) -> Result<bool, Fault> {
         let (id, presented, next, now) = (
-            id.to_string(),
-            presented.to_string(),
-            next.to_string(),
+            DbId::from(id),
+            DbId::from(presented),
+            DbId::from(next),
             naive(now),
         );
         self.run(move |conn| {
@@ -157,7 +158,7 @@ impl Database {
     }
 
     async fn revoke_in_store(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), Fault> {
-        let (id, now) = (id.to_string(), naive(now));
+        let (id, now) = (DbId::from(id), naive(now));
         self.run(move |conn| {
             diesel::update(
                 sessions::table
@@ -177,7 +178,7 @@ impl Database {
         user_id: UserId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Session>, Fault> {
-        let (user_id, now) = (user_id.to_string(), naive(now));
+        let (user_id, now) = (DbId::from(user_id), naive(now));
         self.run(move |conn| {
             let rows = sessions::table
                 .filter(sessions::user_id.eq(user_id))
@@ -200,7 +201,7 @@ impl Database {
         user_id: UserId,
         now: DateTime<Utc>,
     ) -> Result<bool, Fault> {
-        let (id, user_id, now) = (id.to_string(), user_id.to_string(), naive(now));
+        let (id, user_id, now) = (DbId::from(id), DbId::from(user_id), naive(now));
         self.run(move |conn| {
             let revoked = diesel::update(
                 sessions::table
@@ -266,7 +267,7 @@ fn delete_ended_batch(
     ended: Ended,
     from: Option<NaiveDateTime>,
 ) -> Result<(u64, Option<NaiveDateTime>), StoreError> {
-    let found: Vec<(String, Option<NaiveDateTime>)> = match ended {
+    let found: Vec<(DbId, Option<NaiveDateTime>)> = match ended {
         Ended::Expired(now) => {
             let mut query = sessions::table
                 .filter(sessions::expires_at.le(now))
@@ -296,7 +297,7 @@ fn delete_ended_batch(
     };
     let full = found.len() as i64 == PRUNE_BATCH;
     let last = found.last().and_then(|(_, at)| *at).filter(|_| full);
-    let ids: Vec<String> = found.into_iter().map(|(id, _)| id).collect();
+    let ids: Vec<DbId> = found.into_iter().map(|(id, _)| id).collect();
     if ids.is_empty() {
         return Ok((0, None));
     }
@@ -322,7 +323,7 @@ fn delete_ended_batch(
 /// it can be part of a larger transaction.
 pub(super) fn revoke_all_of(
     conn: &mut super::AnyConnection,
-    user_id: &str,
+    user_id: &DbId,
     now: chrono::NaiveDateTime,
 ) -> Result<u64, StoreError> {
     let revoked = diesel::update(

@@ -8,18 +8,18 @@ use auth_domain::{Email, Fault, PasswordHash, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as QueryError;
-use uuid::Uuid;
 
 use super::rows::{naive, utc};
 use super::schema::{one_time_tokens, sessions, users};
 use super::{Database, StoreError};
+use crate::db::id::DbId;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = one_time_tokens)]
 struct TokenRow {
     digest: String,
     kind: String,
-    user_id: String,
+    user_id: DbId,
     email: String,
     password_fingerprint: Option<String>,
     created_at: NaiveDateTime,
@@ -32,7 +32,7 @@ impl From<&OneTimeToken> for TokenRow {
         Self {
             digest: token.digest.as_str().to_owned(),
             kind: token.kind.as_str().to_owned(),
-            user_id: token.user_id.to_string(),
+            user_id: DbId::from(token.user_id),
             email: token.email.as_str().to_owned(),
             password_fingerprint: token.password_fingerprint.clone(),
             created_at: naive(token.created_at),
@@ -50,7 +50,7 @@ impl TryFrom<TokenRow> for OneTimeToken {
             |what: &str| Fault::internal(format!("stored one-time token {what} is invalid"));
         Ok(OneTimeToken {
             kind: OneTimeTokenKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
-            user_id: UserId(Uuid::parse_str(&row.user_id).map_err(|_| corrupt("user id"))?),
+            user_id: row.user_id.into(),
             email: Email::from_stored(row.email),
             digest: TokenDigest::from_stored(row.digest),
             password_fingerprint: row.password_fingerprint,
@@ -89,7 +89,7 @@ fn use_token(
     conn: &mut super::AnyConnection,
     digest: &str,
     kind: OneTimeTokenKind,
-    user_id: &str,
+    user_id: &DbId,
     now: NaiveDateTime,
 ) -> Result<(), Redemption> {
     let used = diesel::update(
@@ -169,7 +169,7 @@ impl OneTimeTokenRepository for Database {
         let user = user_id;
         let (digest, user_id, email, now) = (
             digest.as_str().to_owned(),
-            user_id.to_string(),
+            DbId::from(user_id),
             email.as_str().to_owned(),
             naive(now),
         );
@@ -206,7 +206,7 @@ impl OneTimeTokenRepository for Database {
         let user = user_id;
         let (digest, user_id, expected, new_hash, now) = (
             digest.as_str().to_owned(),
-            user_id.to_string(),
+            DbId::from(user_id),
             expected.as_str().to_owned(),
             new_hash.as_str().to_owned(),
             naive(now),

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::rows::UserRow;
 use super::schema::users;
 use super::Database;
+use crate::db::id::DbId;
 
 #[async_trait]
 impl UserRepository for Database {
@@ -52,7 +53,7 @@ impl UserRepository for Database {
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Fault> {
-        let id = id.to_string();
+        let id = DbId::from(id);
         self.run(move |conn| {
             let row = users::table
                 .find(id)
@@ -67,7 +68,7 @@ impl UserRepository for Database {
 
     async fn update_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), Fault> {
         let user = id;
-        let (id, hash) = (id.to_string(), hash.as_str().to_owned());
+        let (id, hash) = (DbId::from(id), hash.as_str().to_owned());
         let outcome = self
             .run(move |conn| {
                 diesel::update(users::table.find(id))
@@ -150,7 +151,7 @@ impl UserRepository for Database {
     ) -> Result<bool, Fault> {
         let user = id;
         let (id, current, upgraded) = (
-            id.to_string(),
+            DbId::from(id),
             current.as_str().to_owned(),
             upgraded.as_str().to_owned(),
         );

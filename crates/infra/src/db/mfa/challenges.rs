@@ -6,7 +6,7 @@ use auth_domain::{Amr, Fault};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::user_uuid;
+use crate::db::id::DbId;
 use crate::db::rows::{naive, utc};
 use crate::db::schema::mfa_challenges;
 use crate::db::{Database, StoreError};
@@ -15,7 +15,7 @@ use crate::db::{Database, StoreError};
 #[diesel(table_name = mfa_challenges)]
 struct ChallengeRow {
     digest: String,
-    user_id: String,
+    user_id: DbId,
     first_factor: String,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
@@ -28,7 +28,7 @@ impl MfaChallengeStore for Database {
     async fn insert_challenge(&self, challenge: &MfaChallenge) -> Result<(), Fault> {
         let row = ChallengeRow {
             digest: challenge.digest.as_str().to_owned(),
-            user_id: challenge.user_id.to_string(),
+            user_id: DbId::from(challenge.user_id),
             first_factor: challenge.first_factor.to_stored(),
             created_at: naive(challenge.created_at),
             expires_at: naive(challenge.expires_at),
@@ -65,7 +65,7 @@ impl MfaChallengeStore for Database {
             };
             Ok(Some(MfaChallenge {
                 digest: TokenDigest::from_stored(row.digest),
-                user_id: user_uuid(&row.user_id)?,
+                user_id: row.user_id.into(),
                 first_factor: Amr::from_stored(&row.first_factor),
                 created_at: utc(row.created_at),
                 expires_at: utc(row.expires_at),

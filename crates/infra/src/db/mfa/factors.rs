@@ -5,6 +5,7 @@ use auth_domain::{Fault, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use crate::db::id::DbId;
 use crate::db::rows::naive;
 use crate::db::schema::{
     mfa_challenges, passkey_ceremonies, passkeys, recovery_codes, totp_secrets, users,
@@ -12,14 +13,14 @@ use crate::db::schema::{
 use crate::db::{AnyConnection, Database, StoreError};
 
 /// The other second factors a user keeps when TOTP goes: passkeys.
-pub(super) fn other_factor_remains(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
+pub(super) fn other_factor_remains(conn: &mut AnyConnection, user_id: &DbId) -> QueryResult<bool> {
     Ok(crate::db::login_methods::passkey_count(conn, user_id)? > 0)
 }
 
 #[async_trait]
 impl SecondFactors for Database {
     async fn mfa_status(&self, user_id: UserId) -> Result<MfaStatus, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         self.run(move |conn| {
             let totp = totp_secrets::table
                 .find(&user_id)
@@ -49,7 +50,7 @@ impl SecondFactors for Database {
         now: DateTime<Utc>,
     ) -> Result<Option<u64>, Fault> {
         let user = user_id;
-        let (user_id, now) = (user_id.to_string(), naive(now));
+        let (user_id, now) = (DbId::from(user_id), naive(now));
         let outcome = self
             .run(move |conn| {
                 conn.transaction::<_, StoreError, _>(|conn| {

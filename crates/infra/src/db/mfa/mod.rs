@@ -7,15 +7,8 @@ mod factors;
 pub(super) mod recovery_codes;
 mod totp;
 
-use auth_domain::{Fault, UserId};
-use uuid::Uuid;
+use auth_domain::Fault;
 
 pub(super) fn corrupt(what: &str) -> Fault {
     Fault::internal(format!("stored {what} is invalid"))
-}
-
-pub(super) fn user_uuid(raw: &str) -> Result<UserId, Fault> {
-    Uuid::parse_str(raw)
-        .map(UserId)
-        .map_err(|_| corrupt("user id"))
 }

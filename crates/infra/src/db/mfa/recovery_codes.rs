@@ -5,6 +5,7 @@ use auth_domain::{Fault, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::db::id::DbId;
 use crate::db::rows::naive;
 use crate::db::schema::{recovery_codes, users};
 use crate::db::{AnyConnection, Database, StoreError};
@@ -12,7 +13,7 @@ use crate::db::{AnyConnection, Database, StoreError};
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = recovery_codes)]
 pub(in crate::db) struct RecoveryCodeRow {
-    user_id: String,
+    user_id: DbId,
     digest: String,
     key_id: String,
     created_at: NaiveDateTime,
@@ -20,14 +21,14 @@ pub(in crate::db) struct RecoveryCodeRow {
 }
 
 pub(in crate::db) fn code_rows(
-    user_id: &str,
+    user_id: &DbId,
     codes: &[KeyedDigest],
     now: NaiveDateTime,
 ) -> Vec<RecoveryCodeRow> {
     codes
         .iter()
         .map(|code| RecoveryCodeRow {
-            user_id: user_id.to_owned(),
+            user_id: *user_id,
             digest: code.digest.clone(),
             key_id: code.key_id.clone(),
             created_at: now,
@@ -57,7 +58,7 @@ impl RecoveryCodeStore for Database {
         codes: &[KeyedDigest],
         now: DateTime<Utc>,
     ) -> Result<bool, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         let rows = code_rows(&user_id, codes, naive(now));
         self.run(move |conn| {
             conn.transaction::<_, StoreError, _>(|conn| {
@@ -93,7 +94,7 @@ impl RecoveryCodeStore for Database {
         code: &KeyedDigest,
         now: DateTime<Utc>,
     ) -> Result<bool, Fault> {
-        let (user_id, digest, now) = (user_id.to_string(), code.digest.clone(), naive(now));
+        let (user_id, digest, now) = (DbId::from(user_id), code.digest.clone(), naive(now));
         self.run(move |conn| {
             let used = diesel::update(
                 recovery_codes::table

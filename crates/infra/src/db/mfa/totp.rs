@@ -9,9 +9,10 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::corrupt;
 use super::factors::other_factor_remains;
 use super::recovery_codes::{code_rows, insert_codes};
-use super::{corrupt, user_uuid};
+use crate::db::id::DbId;
 use crate::db::rows::{naive, utc};
 use crate::db::schema::{recovery_codes, sessions, totp_secrets, users};
 use crate::db::{Database, StoreError};
@@ -19,7 +20,7 @@ use crate::db::{Database, StoreError};
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = totp_secrets)]
 struct TotpRow {
-    user_id: String,
+    user_id: DbId,
     key_id: String,
     nonce: String,
     ciphertext: String,
@@ -33,7 +34,7 @@ impl TryFrom<TotpRow> for TotpRecord {
 
     fn try_from(row: TotpRow) -> Result<Self, Fault> {
         Ok(TotpRecord {
-            user_id: user_uuid(&row.user_id)?,
+            user_id: row.user_id.into(),
             secret: SealedSecret {
                 key_id: row.key_id,
                 nonce: STANDARD
@@ -59,7 +60,7 @@ impl TotpStore for Database {
         now: DateTime<Utc>,
     ) -> Result<(), PutPendingError> {
         let row = TotpRow {
-            user_id: user_id.to_string(),
+            user_id: DbId::from(user_id),
             key_id: secret.key_id.clone(),
             nonce: STANDARD.encode(&secret.nonce),
             ciphertext: STANDARD.encode(&secret.ciphertext),
@@ -122,7 +123,7 @@ impl TotpStore for Database {
     }
 
     async fn find_totp(&self, user_id: UserId) -> Result<Option<TotpRecord>, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         self.run(move |conn| {
             let row = totp_secrets::table
                 .find(user_id)
@@ -137,11 +138,11 @@ impl TotpStore for Database {
 
     async fn confirm_totp(&self, confirmation: &TotpConfirmation) -> Result<Option<u64>, Fault> {
         let user = confirmation.user_id;
-        let user_id = user.to_string();
+        let user_id = DbId::from(user);
         let nonce = STANDARD.encode(&confirmation.secret_nonce);
         let step = confirmation.step;
         let now = naive(confirmation.now);
-        let keep = confirmation.keep_session.to_string();
+        let keep = DbId::from(confirmation.keep_session);
         let codes = code_rows(&user_id, &confirmation.recovery_codes, now);
         let outcome = self
             .run(move |conn| {
@@ -186,7 +187,7 @@ impl TotpStore for Database {
     }
 
     async fn accept_totp_step(&self, user_id: UserId, step: i64) -> Result<bool, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         self.run(move |conn| {
             let accepted = diesel::update(
                 totp_secrets::table
@@ -208,7 +209,7 @@ impl TotpStore for Database {
 
     async fn remove_totp(&self, user_id: UserId) -> Result<bool, Fault> {
         let user = user_id;
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         let outcome = self
             .run(move |conn| {
                 conn.transaction::<_, StoreError, _>(|conn| {

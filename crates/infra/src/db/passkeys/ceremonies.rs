@@ -7,7 +7,8 @@ use auth_domain::{Fault, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::{corrupt, uuid_of};
+use super::corrupt;
+use crate::db::id::DbId;
 use crate::db::rows::{columns_of, naive, utc};
 use crate::db::schema::passkey_ceremonies;
 use crate::db::{Database, StoreError};
@@ -17,7 +18,7 @@ use crate::db::{Database, StoreError};
 struct CeremonyRow {
     ceremony_key: String,
     kind: String,
-    user_id: Option<String>,
+    user_id: Option<DbId>,
     state: String,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
@@ -29,11 +30,7 @@ impl TryFrom<CeremonyRow> for Ceremony {
     fn try_from(row: CeremonyRow) -> Result<Self, Fault> {
         Ok(Ceremony {
             kind: CeremonyKind::parse(&row.kind).ok_or_else(|| corrupt("ceremony kind"))?,
-            user_id: row
-                .user_id
-                .as_deref()
-                .map(|raw| uuid_of(raw, "user id").map(UserId))
-                .transpose()?,
+            user_id: row.user_id.map(UserId::from),
             key: row.ceremony_key,
             state: row.state,
             created_at: utc(row.created_at),
@@ -48,7 +45,7 @@ impl CeremonyStore for Database {
         let row = CeremonyRow {
             ceremony_key: ceremony.key.clone(),
             kind: ceremony.kind.as_str().to_owned(),
-            user_id: ceremony.user_id.map(|id| id.to_string()),
+            user_id: ceremony.user_id.map(DbId::from),
             state: ceremony.state.clone(),
             created_at: naive(ceremony.created_at),
             expires_at: naive(ceremony.expires_at),

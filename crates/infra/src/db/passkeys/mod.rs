@@ -13,19 +13,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 mod ceremonies;
 
 use super::rows::{naive, utc};
 use super::schema::{passkeys, recovery_codes, totp_secrets, users};
 use super::{AnyConnection, Database, StoreError};
+use crate::db::id::DbId;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = passkeys)]
 struct PasskeyRow {
-    id: String,
-    user_id: String,
+    id: DbId,
+    user_id: DbId,
     credential_id: String,
     name: String,
     credential: String,
@@ -40,17 +40,13 @@ pub(super) fn corrupt(what: &str) -> Fault {
     Fault::internal(format!("stored {what} is invalid"))
 }
 
-pub(super) fn uuid_of(raw: &str, what: &str) -> Result<Uuid, Fault> {
-    Uuid::parse_str(raw).map_err(|_| corrupt(what))
-}
-
 impl TryFrom<PasskeyRow> for StoredPasskey {
     type Error = Fault;
 
     fn try_from(row: PasskeyRow) -> Result<Self, Fault> {
         Ok(StoredPasskey {
-            id: PasskeyId(uuid_of(&row.id, "passkey id")?),
-            user_id: UserId(uuid_of(&row.user_id, "user id")?),
+            id: row.id.into(),
+            user_id: row.user_id.into(),
             credential_id: URL_SAFE_NO_PAD
                 .decode(&row.credential_id)
                 .map_err(|_| corrupt("credential id"))?,
@@ -65,7 +61,7 @@ impl TryFrom<PasskeyRow> for StoredPasskey {
     }
 }
 
-fn totp_confirmed(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
+fn totp_confirmed(conn: &mut AnyConnection, user_id: &DbId) -> QueryResult<bool> {
     Ok(totp_secrets::table
         .find(user_id)
         .filter(totp_secrets::confirmed_at.is_not_null())
@@ -82,11 +78,11 @@ impl PasskeyStore for Database {
         codes: &[KeyedDigest],
     ) -> Result<PasskeyAdded, Fault> {
         let user = passkey.user_id;
-        let user_id = user.to_string();
+        let user_id = DbId::from(user);
         let now = naive(passkey.created_at);
         let row = PasskeyRow {
-            id: passkey.id.to_string(),
-            user_id: user_id.clone(),
+            id: DbId::from(passkey.id),
+            user_id,
             credential_id: URL_SAFE_NO_PAD.encode(&passkey.credential_id),
             name: passkey.name.clone(),
             credential: passkey.credential.clone(),
@@ -156,7 +152,7 @@ impl PasskeyStore for Database {
     }
 
     async fn list_passkeys(&self, user_id: UserId) -> Result<Vec<StoredPasskey>, Fault> {
-        let user_id = user_id.to_string();
+        let user_id = DbId::from(user_id);
         self.run(move |conn| {
             let rows = passkeys::table
                 .filter(passkeys::user_id.eq(user_id))
@@ -192,7 +188,7 @@ impl PasskeyStore for Database {
         id: PasskeyId,
         name: &str,
     ) -> Result<bool, Fault> {
-        let (user_id, id, name) = (user_id.to_string(), id.to_string(), name.to_owned());
+        let (user_id, id, name) = (DbId::from(user_id), DbId::from(id), name.to_owned());
         self.run(move |conn| {
             let renamed = diesel::update(
                 passkeys::table
@@ -214,7 +210,7 @@ impl PasskeyStore for Database {
         keeps_login: fn(LoginMethods) -> bool,
     ) -> Result<PasskeyRemoval, Fault> {
         let user = user_id;
-        let (user_id, id) = (user_id.to_string(), id.to_string());
+        let (user_id, id) = (DbId::from(user_id), DbId::from(id));
         let outcome = self
             .run(move |conn| {
                 let decided = conn.transaction::<_, StoreError, _>(|conn| {
@@ -280,7 +276,7 @@ impl PasskeyStore for Database {
     }
 
     async fn record_passkey_use(&self, use_: &PasskeyUse) -> Result<bool, Fault> {
-        let id = use_.id.to_string();
+        let id = DbId::from(use_.id);
         let previous = i64::from(use_.previous_sign_count);
         let (count, eligible, backed_up) = (
             i64::from(use_.sign_count),
