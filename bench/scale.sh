@@ -117,6 +117,10 @@ ANALYZE;
 SQL
 }
 
+index_bytes() { # index_bytes URL: the size of each index of users and sessions
+  psql "$1" -Atqc "SELECT string_agg(indexrelname || '=' || pg_relation_size(indexrelid), ' ' ORDER BY indexrelname) FROM pg_stat_user_indexes WHERE relname IN ('users', 'sessions')"
+}
+
 measure() { # measure SIZE USERS
   local size=$1 n=$2 db url
   db="auth_scale_$$_$size"
@@ -136,7 +140,18 @@ measure() { # measure SIZE USERS
   generate "$url" "$n"
   t1=$(date +%s.%N)
   emit "scale $size generated users=$n sessions=$((3 * n)) audit_events=$((5 * n + 10000)) seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
-  emit "scale $size index_bytes $(psql "$url" -Atqc "SELECT string_agg(indexrelname || '=' || pg_relation_size(indexrelid), ' ' ORDER BY indexrelname) FROM pg_stat_user_indexes WHERE relname IN ('users', 'sessions')")"
+  # Native uuid ids (migration 000150, applied by `migrate` above): taken back to text and
+  # forward again, which rebuilds every index each time, so that both sizes are of freshly
+  # built indexes, side by side; and how long the migration of existing rows takes.
+  local native="$ROOT/migrations/postgres/2026-12-01-000150_native_uuid_ids"
+  psql "$url" -q -v ON_ERROR_STOP=1 -f "$native/down.sql"
+  emit "scale $size text_ids index_bytes $(index_bytes "$url")"
+  t0=$(date +%s.%N)
+  psql "$url" -q -v ON_ERROR_STOP=1 -f "$native/up.sql"
+  t1=$(date +%s.%N)
+  emit "scale $size uuid_migration seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+  psql "$url" -q -c "ANALYZE"
+  emit "scale $size index_bytes $(index_bytes "$url")"
   emit "scale $size table_bytes users=$(psql "$url" -Atqc "SELECT pg_table_size('users')") sessions=$(psql "$url" -Atqc "SELECT pg_table_size('sessions')") users_indexes=$(psql "$url" -Atqc "SELECT pg_indexes_size('users')") sessions_indexes=$(psql "$url" -Atqc "SELECT pg_indexes_size('sessions')")"
 
   start_server "$url" "$WORK/$size"
@@ -224,6 +239,17 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
   echo "Deepest page by offset, once: $(value small users_deepest_page_by_offset_once seconds) s / $(value big users_deepest_page_by_offset_once seconds) s."
   echo "Prune of the expired sessions: $(value small prune seconds) s / $(value big prune seconds) s;"
   echo "GET / p99 during it ÷ idle: $(grep '^scale small get_home_p99_prune_vs_idle' "$LINES" | sed 's/.*=\([0-9.a-z/]*\) target.*/\1/') / $(grep '^scale big get_home_p99_prune_vs_idle' "$LINES" | sed 's/.*=\([0-9.a-z/]*\) target.*/\1/') (target ≤ 2)."
+  echo
+  echo "Ids as text → as native \`uuid\` (migration 000150), $BIG users, each index freshly rebuilt;"
+  echo "the migration of the existing rows took $(value big uuid_migration seconds) s:"
+  echo
+  echo "| index | text (MB) | uuid (MB) | uuid ÷ text |"
+  echo "|---|---|---|---|"
+  for index in users_pkey users_date_joined_id_idx sessions_pkey sessions_user_id_idx; do
+    t=$(grep "^scale big text_ids index_bytes " "$LINES" | tr ' ' '\n' | sed -n "s/^$index=//p")
+    u=$(grep "^scale big index_bytes " "$LINES" | tr ' ' '\n' | sed -n "s/^$index=//p")
+    echo "| $index | $(awk -v x="$t" 'BEGIN { printf "%.1f", x / 1e6 }') | $(awk -v x="$u" 'BEGIN { printf "%.1f", x / 1e6 }') | $(awk -v a="$u" -v b="$t" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }') |"
+  done
   echo
   echo '```'
   cat "$LINES"
