@@ -228,7 +228,7 @@ bench_backend() {
   emit "bench $db ratio_home_vs_health_cache_off=$(ratio "$(rps "$home_off")" "$(rps "$health_off")")"
   stop_server
 
-  # The measured server: default configuration (bcrypt cost 12, pool 10, one worker per core,
+  # The measured server: default configuration (bcrypt cost 12, pool 4 on SQLite and 10 on PostgreSQL, one worker per core,
   # session cache of 10000).
   start_server "$url" 12 "$WORK/$db"
   echo "bench: $db: measuring ($DURATION per figure)" >&2
@@ -331,7 +331,7 @@ pg_version=$(psql "$PG_ADMIN" -Atqc 'SHOW server_version' 2>/dev/null || echo un
   echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)') |"
   echo
   echo "Each figure is one wrk run of $DURATION on loopback against \`target/release/auth-server\`"
-  echo "with its default configuration (bcrypt cost 12, pool of 10 connections, one worker per"
+  echo "with its default configuration (bcrypt cost 12, pool of 4 connections on SQLite and 10 on PostgreSQL, one worker per"
   echo "core, session cache of 10000; the \"cache off\" rows: a server of the same configuration"
   echo "with SESSION_CACHE_SIZE=0, run just before); users and sessions are created beforehand. \`GET /\` uses the tokens of $USERS users,"
   echo "each request picking one at random. \`rps\` counts 2xx answers only."

@@ -121,6 +121,10 @@ index_bytes() { # index_bytes URL: the size of each index of users and sessions
   psql "$1" -Atqc "SELECT string_agg(indexrelname || '=' || pg_relation_size(indexrelid), ' ' ORDER BY indexrelname) FROM pg_stat_user_indexes WHERE relname IN ('users', 'sessions')"
 }
 
+table_bytes() { # table_bytes URL: users and sessions, their tables and all their indexes
+  psql "$1" -Atqc "SELECT 'users=' || pg_table_size('users') || ' sessions=' || pg_table_size('sessions') || ' users_indexes=' || pg_indexes_size('users') || ' sessions_indexes=' || pg_indexes_size('sessions')"
+}
+
 measure() { # measure SIZE USERS
   local size=$1 n=$2 db url
   db="auth_scale_$$_$size"
@@ -146,13 +150,16 @@ measure() { # measure SIZE USERS
   local native="$ROOT/migrations/postgres/2026-12-01-000150_native_uuid_ids"
   psql "$url" -q -v ON_ERROR_STOP=1 -f "$native/down.sql"
   emit "scale $size text_ids index_bytes $(index_bytes "$url")"
+  emit "scale $size text_ids table_bytes $(table_bytes "$url")"
   t0=$(date +%s.%N)
   psql "$url" -q -v ON_ERROR_STOP=1 -f "$native/up.sql"
   t1=$(date +%s.%N)
   emit "scale $size uuid_migration seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
-  psql "$url" -q -c "ANALYZE"
+  # Steady state, as autovacuum leaves a table: the visibility map set (index-only scans), the
+  # statistics fresh; otherwise autovacuum runs on the new rows during the measurements.
+  psql "$url" -q -c "VACUUM (ANALYZE)"
   emit "scale $size index_bytes $(index_bytes "$url")"
-  emit "scale $size table_bytes users=$(psql "$url" -Atqc "SELECT pg_table_size('users')") sessions=$(psql "$url" -Atqc "SELECT pg_table_size('sessions')") users_indexes=$(psql "$url" -Atqc "SELECT pg_indexes_size('users')") sessions_indexes=$(psql "$url" -Atqc "SELECT pg_indexes_size('sessions')")"
+  emit "scale $size table_bytes $(table_bytes "$url")"
 
   start_server "$url" "$WORK/$size"
   local admin
@@ -243,11 +250,12 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
   echo "Ids as text → as native \`uuid\` (migration 000150), $BIG users, each index freshly rebuilt;"
   echo "the migration of the existing rows took $(value big uuid_migration seconds) s:"
   echo
-  echo "| index | text (MB) | uuid (MB) | uuid ÷ text |"
+  echo "| index, table (without its indexes), all indexes of a table | text (MB) | uuid (MB) | uuid ÷ text |"
   echo "|---|---|---|---|"
-  for index in users_pkey users_date_joined_id_idx sessions_pkey sessions_user_id_idx; do
-    t=$(grep "^scale big text_ids index_bytes " "$LINES" | tr ' ' '\n' | sed -n "s/^$index=//p")
-    u=$(grep "^scale big index_bytes " "$LINES" | tr ' ' '\n' | sed -n "s/^$index=//p")
+  for index in users_pkey users_date_joined_id_idx sessions_pkey sessions_user_id_idx \
+               users sessions users_indexes sessions_indexes; do
+    t=$(grep "^scale big text_ids [a-z]*_bytes " "$LINES" | tr ' ' '\n' | sed -n "s/^$index=//p")
+    u=$(grep "^scale big [a-z]*_bytes " "$LINES" | tr ' ' '\n' | sed -n "s/^$index=//p")
     echo "| $index | $(awk -v x="$t" 'BEGIN { printf "%.1f", x / 1e6 }') | $(awk -v x="$u" 'BEGIN { printf "%.1f", x / 1e6 }') | $(awk -v a="$u" -v b="$t" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }') |"
   done
   echo
