@@ -111,7 +111,23 @@ impl BcryptHasher {
             return Err(BcryptSetupError::Cost(cost));
         }
         let unguessable = Alphanumeric.sample_string(&mut rand::rng(), 40);
-        let dummy = PasswordHash::new(bcrypt::non_truncating_hash(unguessable, cost)?);
+        // At bcrypt's priority too: a one-shot command (`prune` from cron beside a running
+        // server) then takes no core from the server's requests while it starts.
+        let dummy = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("bcrypt-reference".into())
+                .spawn_scoped(scope, move || {
+                    lower_priority();
+                    bcrypt::non_truncating_hash(unguessable, cost)
+                })
+                .map_err(BcryptSetupError::Threads)?
+                .join()
+                .map_err(|_| {
+                    BcryptSetupError::Threads(std::io::Error::other("the reference hash panicked"))
+                })?
+                .map_err(BcryptSetupError::from)
+        })?;
+        let dummy = PasswordHash::new(dummy);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Self {
             cost,
