@@ -7,7 +7,6 @@ use async_trait::async_trait;
 use auth_domain::ports::PasswordHasher;
 use auth_domain::{Fault, Password, PasswordHash};
 use rand::distr::{Alphanumeric, SampleString};
-use tokio::sync::Semaphore;
 
 /// The costs bcrypt accepts.
 pub const COSTS: std::ops::RangeInclusive<u32> = 4..=31;
@@ -26,11 +25,10 @@ pub enum BcryptSetupError {
 pub struct BcryptHasher {
     cost: u32,
     dummy: PasswordHash,
-    /// At most one bcrypt run per core at a time: a login flood then queues here instead of
-    /// filling the blocking pool with CPU-bound threads that starve the database queries
-    /// of every other request. Throughput is the same (bcrypt is CPU-bound). A request that
-    /// goes away while it waits here costs no hash.
-    running: Arc<Semaphore>,
+    /// One thread per core, so at most one bcrypt run per core at a time: a login flood
+    /// queues here instead of filling the blocking pool with CPU-bound threads that starve
+    /// the database queries of every other request. Throughput is the same (bcrypt is
+    /// CPU-bound). A request that goes away while its hash waits costs no hash.
     threads: Arc<BcryptThreads>,
 }
 
@@ -132,7 +130,6 @@ impl BcryptHasher {
         Ok(Self {
             cost,
             dummy,
-            running: Arc::new(Semaphore::new(cores)),
             threads: Arc::new(BcryptThreads::start(cores).map_err(BcryptSetupError::Threads)?),
         })
     }
@@ -170,12 +167,11 @@ fn verify_whole(candidate: &[u8], hash: &str) -> Result<bool, bcrypt::BcryptErro
 }
 
 impl BcryptHasher {
-    /// Runs `work` on a bcrypt thread once a turn is free.
+    /// Runs `work` on a bcrypt thread, after the hashes queued before it.
     async fn on_bcrypt_thread<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, Fault> {
-        let _turn = self.running.acquire().await.map_err(Fault::internal)?;
         self.threads.run(work).await?.map_err(Fault::internal)
     }
 }

@@ -27,13 +27,6 @@ use super::schema::sql_types::Id;
 #[diesel(sql_type = Id)]
 pub struct DbId(pub Uuid);
 
-impl DbId {
-    /// A new random (v4) id.
-    pub fn random() -> Self {
-        Self(Uuid::new_v4())
-    }
-}
-
 impl std::fmt::Display for DbId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.hyphenated().fmt(f)
@@ -46,41 +39,24 @@ impl From<Uuid> for DbId {
     }
 }
 
-impl From<UserId> for DbId {
-    fn from(id: UserId) -> Self {
-        Self(id.0)
-    }
+/// Both ways between `DbId` and the domain's id newtypes over a `Uuid`.
+macro_rules! domain_ids {
+    ($($id:ident),*) => {$(
+        impl From<$id> for DbId {
+            fn from(id: $id) -> Self {
+                Self(id.0)
+            }
+        }
+
+        impl From<DbId> for $id {
+            fn from(id: DbId) -> Self {
+                $id(id.0)
+            }
+        }
+    )*};
 }
 
-impl From<SessionId> for DbId {
-    fn from(id: SessionId) -> Self {
-        Self(id.0)
-    }
-}
-
-impl From<PasskeyId> for DbId {
-    fn from(id: PasskeyId) -> Self {
-        Self(id.0)
-    }
-}
-
-impl From<DbId> for UserId {
-    fn from(id: DbId) -> Self {
-        UserId(id.0)
-    }
-}
-
-impl From<DbId> for SessionId {
-    fn from(id: DbId) -> Self {
-        SessionId(id.0)
-    }
-}
-
-impl From<DbId> for PasskeyId {
-    fn from(id: DbId) -> Self {
-        PasskeyId(id.0)
-    }
-}
+domain_ids!(UserId, SessionId, PasskeyId);
 
 impl HasSqlType<Id> for MultiBackend {
     fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
